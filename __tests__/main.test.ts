@@ -1,0 +1,68 @@
+import { jest } from '@jest/globals'
+
+// @actions/core is ESM-only: mock it before the module under test is imported.
+const inputs: Record<string, string> = {}
+const core = {
+  getInput: jest.fn((name: string) => inputs[name] ?? ''),
+  setSecret: jest.fn(),
+  setOutput: jest.fn(),
+  setFailed: jest.fn(),
+  info: jest.fn(),
+  warning: jest.fn(),
+  error: jest.fn(),
+  debug: jest.fn(),
+  group: jest.fn(async (_title: string, work: () => Promise<unknown>) => work()),
+  summary: { addRaw: jest.fn(), write: jest.fn() },
+}
+jest.unstable_mockModule('@actions/core', () => core)
+const { run } = await import('../src/main.js')
+
+beforeEach(() => {
+  for (const key of Object.keys(inputs)) delete inputs[key]
+  jest.clearAllMocks()
+  process.exitCode = undefined
+})
+
+describe('run()', () => {
+  it('fails the step with the input error, before anything else happens', async () => {
+    Object.assign(inputs, {
+      mode: 'plan',
+      host: 'vps.example.com',
+      domain: 'comments.example.com',
+      email: 'x',
+    })
+    await run()
+    expect(core.setFailed).toHaveBeenCalledWith(
+      'Input \'email\' is "x": expected an e-mail address such as admin@example.com.',
+    )
+    expect(core.setOutput).not.toHaveBeenCalled()
+  })
+
+  it('masks raw secret inputs even when parsing them fails', async () => {
+    Object.assign(inputs, {
+      mode: 'deploy',
+      host: 'vps.example.com',
+      domain: 'comments.example.com',
+      email: 'admin@example.com',
+      password: 'pw\u0000with-nul',
+      'postgres-password': 'db-password-1234',
+    })
+    await run()
+    expect(core.setSecret).toHaveBeenCalledWith('pw\u0000with-nul')
+    expect(core.setSecret).toHaveBeenCalledWith('db-password-1234')
+    expect(core.setFailed).toHaveBeenCalledWith(
+      "Input 'password' is (hidden, 11 characters): expected text without line breaks, NUL or other control characters.",
+    )
+  })
+
+  it('says clearly that a mode is not implemented instead of passing silently', async () => {
+    Object.assign(inputs, {
+      mode: 'rollback',
+      host: 'vps.example.com',
+      domain: 'comments.example.com',
+      password: 'secret-pw',
+    })
+    await run()
+    expect(core.setFailed).toHaveBeenCalledWith(expect.stringMatching(/not implemented yet/))
+  })
+})

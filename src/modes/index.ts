@@ -1,0 +1,15 @@
+import type { Mode } from '../inputs/input-definitions.js'
+import { type ModeRunner, NotImplementedError } from './mode.js'
+
+const notYet =
+  (mode: Mode): ModeRunner =>
+  async () => {
+    throw new NotImplementedError(`mode '${mode}'`)
+  }
+
+export const MODE_RUNNERS: Readonly<Record<Mode, ModeRunner>> = {
+  deploy: notYet('deploy'),
+  check: notYet('check'),
+  plan: notYet('plan'),
+  rollback: notYet('rollback'),
+}

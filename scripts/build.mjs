@@ -19,6 +19,8 @@ const common = {
   // ssh2's optional native add-ons: absent at run time, ssh2 then uses its pure-JS code.
   external: ['*.node', 'cpu-features'],
   legalComments: 'eof',
+  // The remote script ships inside the bundle as text.
+  loader: { '.sh': 'text' },
   logLevel: 'warning',
   absWorkingDir: root,
 }

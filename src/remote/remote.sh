@@ -1,0 +1,492 @@
+# commento-deploy: the server side of one deploy, plan, rollback or diagnosis.
+#
+# Runs as root (directly or through `sudo -n`) over ONE SSH channel, so that a deploy costs one round trip
+# per exchange instead of one per command. It talks to the runner through stdout lines that start with
+# "@@cd " (events: phase, fact, warning, need-upload, await-verdict, fail, result, ...); every other line is
+# plain output. The runner answers on stdin: the release tar (exactly CD_TAR_SIZE bytes) after
+# "need-upload", and one verdict line after "await-verdict".
+#
+# The parameters (CD_*) are set by the lines the runner puts before this text (src/remote/remote-script.ts).
+#
+# Safety rules this script keeps:
+# - nothing ever removes a Docker volume; releases are new directories; `current` is switched by one
+#   atomic rename, so an interruption leaves the server on the old release or the new one;
+# - one deploy at a time: a lock directory created by an atomic rename, with who/when inside; a lock whose
+#   owner is dead (or from another boot) is recovered;
+# - the database is dumped before a restart that changes something, and a failed dump stops the deploy
+#   before anything restarts;
+# - if the runner goes away (the SSH connection is cut), the script does not die half-way: it ignores
+#   SIGHUP/SIGPIPE and finishes or cleans up on its own.
+# shellcheck shell=sh
+
+trap '' HUP PIPE
+umask 022
+export LC_ALL=C
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+
+OUT=$(mktemp) || exit 70
+PHASE=start
+LOCK="$CD_DIR/.deploy.lock"
+LOCK_OWNED=0
+LOGGED=0
+RESULT=
+CURRENT=
+PREVIOUS=
+RUNNING=
+CHANGED=0
+UNIT_CHANGED=0
+UNIT_PATH="/etc/systemd/system/$CD_UNIT"
+
+emit() {
+  # The runner may be gone: a failed write must not stop the script.
+  printf '@@cd %s\n' "$*" 2>/dev/null || :
+}
+
+phase() {
+  PHASE=$1
+  emit phase "$1"
+}
+
+# fail MESSAGE [COMMAND [EXIT-CODE]]: reports the failure with the output of the last command, then exits.
+fail() {
+  emit fail "$PHASE" "${3:-1}"
+  [ -n "${2:-}" ] && emit command "$2"
+  if [ -s "$OUT" ]; then
+    tail -n 40 "$OUT" | while IFS= read -r line; do emit output "$line"; done
+  fi
+  emit message "$1"
+  RESULT="failed:$PHASE"
+  exit 1
+}
+
+# step WHAT COMMAND...: runs a command with its output kept for the failure report.
+step() {
+  what=$1
+  shift
+  "$@" >"$OUT" 2>&1 && return 0
+  code=$?
+  fail "$what failed" "$*" "$code"
+}
+
+log_deploy() {
+  [ "$LOGGED" = 1 ] && return 0
+  [ -d "$CD_DIR" ] || return 0
+  LOGGED=1
+  printf '%s actor=%s run=%s mode=%s release=%s previous=%s changed=%s result=%s\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$CD_ACTOR" "${CD_RUN_URL:--}" "$CD_MODE" "${CD_RELEASE:--}" \
+    "${CURRENT:--}" "$CHANGED" "${RESULT:-unknown}" >>"$CD_DIR/deploy.log" 2>/dev/null || :
+  chmod 640 "$CD_DIR/deploy.log" 2>/dev/null || :
+}
+
+on_exit() {
+  code=$?
+  [ "$CD_MODE" = plan ] || [ "$CD_MODE" = diagnose ] || log_deploy
+  [ "$LOCK_OWNED" = 1 ] && rm -rf "$LOCK"
+  rm -rf "$OUT" "$CD_DIR/releases/.incoming-$$" "$CD_DIR/releases/.incoming-$$.tar" 2>/dev/null
+  exit "$code"
+}
+trap on_exit EXIT
+
+release_of() {
+  # The release id a link (current, previous) points at, or nothing.
+  target=$(readlink "$CD_DIR/$1" 2>/dev/null) || return 0
+  basename "$target"
+}
+
+switch_link() {
+  # switch_link NAME RELEASE: atomic (rename over the old link).
+  ln -sfn "releases/$2" "$CD_DIR/.$1.new" && mv -Tf "$CD_DIR/.$1.new" "$CD_DIR/$1"
+}
+
+# ---------------------------------------------------------------------------------------------------
+preflight() {
+  phase preflight
+  [ "$(id -u)" = 0 ] || fail "the remote script is not running as root (user $(id -un)); log in as root or as a user with passwordless sudo"
+  command -v docker >/dev/null 2>&1 ||
+    fail "Docker is not installed on the server: install Docker Engine with the compose plugin (https://docs.docker.com/engine/install/), then deploy again"
+  docker_version=$(docker version --format '{{.Server.Version}}' 2>"$OUT") ||
+    fail "the Docker engine does not answer: is docker.service running? (systemctl status docker)" "docker version"
+  emit fact docker "$docker_version"
+  if compose_version=$(docker compose version --short 2>/dev/null); then
+    COMPOSE="docker compose"
+    UNIT_SOURCE=$CD_UNIT_V2
+  elif command -v docker-compose >/dev/null 2>&1; then
+    compose_version=$(docker-compose version --short 2>/dev/null)
+    COMPOSE=docker-compose
+    UNIT_SOURCE=$CD_UNIT_V1
+    emit warning "only Docker Compose v1 (docker-compose $compose_version) is installed; it is end-of-life since 2023: install the compose plugin (docker-compose-plugin) to get detached, reload-in-place deploys"
+  else
+    fail "Docker Compose is not installed: install the compose plugin (package docker-compose-plugin), then deploy again"
+  fi
+  emit fact compose "$COMPOSE" "$compose_version"
+  { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; } ||
+    fail "systemd is not the init system on this server; commento-deploy supervises the stack with a systemd unit"
+  # Free space where the releases go (the deploy dir or the nearest parent that exists).
+  probe=$CD_DIR
+  while [ ! -d "$probe" ]; do probe=$(dirname "$probe"); done
+  free_kb=$(df -Pk "$probe" | awk 'NR==2 {print $4}')
+  emit fact disk-free-kb "$free_kb"
+  [ "$CD_MODE" = deploy ] && [ "$free_kb" -lt "$CD_DISK_NEEDED_KB" ] &&
+    fail "not enough free disk space on $probe: $free_kb KiB free, at least $CD_DISK_NEEDED_KB KiB needed for the release and a database dump"
+  check_postgres_major
+  CURRENT=$(release_of current)
+  PREVIOUS=$(release_of previous)
+  RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
+  ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
+  emit state current="${CURRENT:--}" previous="${PREVIOUS:--}" running="${RUNNING:--}" active="${ACTIVE:-unknown}"
+  for volume in $CD_VOLUMES; do
+    docker volume inspect "$volume" >/dev/null 2>&1 || emit fact volume-missing "$volume"
+  done
+  if [ -f "$UNIT_PATH" ]; then
+    emit fact unit-installed "$(sha256sum "$UNIT_PATH" | cut -d' ' -f1)"
+  else
+    emit fact unit-installed none
+  fi
+  legacy_install && emit fact legacy-install "$CD_DIR"
+  return 0
+}
+
+# The data volume written by another Postgres major does not start: stop before touching anything.
+check_postgres_major() {
+  [ -n "$CD_PG_MAJOR" ] || return 0
+  mountpoint=$(docker volume inspect --format '{{ .Mountpoint }}' "$CD_PG_VOLUME" 2>/dev/null) || return 0
+  found=
+  for f in "$mountpoint/PG_VERSION" "$mountpoint/data/PG_VERSION" "$mountpoint"/*/docker/PG_VERSION; do
+    if [ -f "$f" ]; then
+      found=$(tr -dc '0-9' <"$f")
+      break
+    fi
+  done
+  [ -n "$found" ] || return 0
+  emit fact postgres-data-major "$found"
+  [ "$found" = "$CD_PG_MAJOR" ] && return 0
+  fail "the database volume $CD_PG_VOLUME was written by Postgres $found, but postgres-image runs Postgres $CD_PG_MAJOR, which cannot open it. Nothing was changed. Either keep Postgres $found (set postgres-image to postgres:$found-alpine), or upgrade with a dump and restore (docs/postgres-upgrade.md)"
+}
+
+# An install made by hand from the 2019 article: files in the deploy dir, but no releases/ of ours.
+legacy_install() {
+  [ -d "$CD_DIR" ] && [ ! -d "$CD_DIR/releases" ] && [ -n "$(ls -A "$CD_DIR" 2>/dev/null)" ]
+}
+
+# ---------------------------------------------------------------------------------------------------
+acquire_lock() {
+  phase lock
+  mkdir -p "$CD_DIR" && chmod 755 "$CD_DIR"
+  info=$(mktemp -d "$CD_DIR/.lock-new.XXXXXX") || fail "cannot create the lock in $CD_DIR"
+  boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+  printf 'pid=%s\nboot=%s\nactor=%s\nrun=%s\nsince=%s\nrelease=%s\n' "$$" "$boot" "$CD_ACTOR" \
+    "${CD_RUN_URL:--}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${CD_RELEASE:--}" >"$info/info"
+  waited=0
+  announced=0
+  # A rename of a non-empty directory onto an existing one fails: exactly one deploy gets the lock.
+  until mv -T "$info" "$LOCK" 2>/dev/null; do
+    holder() { sed -n "s/^$1=//p" "$LOCK/info" 2>/dev/null; }
+    pid=$(holder pid)
+    if [ -n "$pid" ] && lock_is_stale "$pid" "$(holder boot)"; then
+      stale="$LOCK.stale.$$"
+      if mv -T "$LOCK" "$stale" 2>/dev/null; then
+        emit warning "recovered a stale deploy lock left by $(sed -n 's/^actor=//p' "$stale/info") (run $(sed -n 's/^run=//p' "$stale/info"), since $(sed -n 's/^since=//p' "$stale/info")): its process $pid is gone"
+        rm -rf "$stale"
+      fi
+      continue
+    fi
+    if [ "$waited" -ge "$CD_LOCK_WAIT" ]; then
+      rm -rf "$info"
+      fail "another deploy holds the lock on $CD_DIR: $(holder actor) (run $(holder run), release $(holder release), since $(holder since)); waited ${CD_LOCK_WAIT}s (lock-wait). If no deploy is running, the lock is recovered automatically once its process is gone"
+    fi
+    if [ "$announced" = 0 ]; then
+      emit waiting-lock "$(holder actor)" "$(holder run)" "$(holder since)"
+      announced=1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  LOCK_OWNED=1
+}
+
+lock_is_stale() {
+  # Stale when the owner is from another boot, or its process is gone or is not a deploy any more.
+  this_boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+  [ "$2" != "$this_boot" ] && return 0
+  [ -r "/proc/$1/cmdline" ] || return 0
+  tr '\0' ' ' <"/proc/$1/cmdline" | grep -q commento-deploy && return 1
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------------
+receive_release() {
+  phase upload
+  REL="$CD_DIR/releases/$CD_RELEASE"
+  mkdir -p "$CD_DIR/releases" "$CD_DIR/state"
+  chmod 755 "$CD_DIR/releases"
+  chmod 700 "$CD_DIR/state"
+  # Left over from an interrupted deploy (we hold the lock: none is in progress).
+  rm -rf "$CD_DIR"/releases/.incoming-*
+  if [ -f "$REL/.complete" ]; then
+    emit fact upload skipped
+    return 0
+  fi
+  incoming="$CD_DIR/releases/.incoming-$$"
+  mkdir -m 700 "$incoming" || fail "cannot create $incoming"
+  emit need-upload "$CD_TAR_SIZE"
+  head -c "$CD_TAR_SIZE" >"$incoming.tar" 2>"$OUT" || fail "receiving the release failed (is the disk full?)" "head -c $CD_TAR_SIZE"
+  got=$(wc -c <"$incoming.tar")
+  [ "$got" = "$CD_TAR_SIZE" ] || fail "the upload was cut short: $got of $CD_TAR_SIZE bytes arrived"
+  sum=$(sha256sum "$incoming.tar" | cut -d' ' -f1)
+  [ "$sum" = "$CD_TAR_SHA256" ] || fail "the uploaded release is corrupt (sha256 $sum, expected $CD_TAR_SHA256)"
+  step "unpacking the release" tar -xf "$incoming.tar" -C "$incoming" --no-same-owner
+  rm -f "$incoming.tar"
+  if [ -n "$CD_PG_ENV_TEMPLATE" ]; then
+    secret="$CD_DIR/secrets/postgres-password"
+    if [ ! -s "$secret" ]; then
+      (umask 077 && mkdir -p "$CD_DIR/secrets" && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$secret.new" && mv -f "$secret.new" "$secret") ||
+        fail "cannot store the generated Postgres password in $secret"
+      emit fact postgres-password generated
+    fi
+    password=$(cat "$secret")
+    printf '%s\n' "$CD_PG_ENV_TEMPLATE" | sed "s/@PASSWORD@/$password/g" >>"$incoming/.env"
+  fi
+  [ -f "$incoming/.env" ] && chmod 600 "$incoming/.env"
+  chmod 755 "$incoming"
+  : >"$incoming/.complete"
+  rm -rf "$REL"
+  mv -T "$incoming" "$REL" || fail "cannot move the release into $REL"
+  emit fact upload complete
+}
+
+ensure_volumes() {
+  phase volumes
+  for volume in $CD_VOLUMES; do
+    docker volume inspect "$volume" >/dev/null 2>&1 && continue
+    step "creating volume $volume" docker volume create "$volume"
+    emit fact volume-created "$volume"
+  done
+}
+
+install_unit() {
+  # install_unit RELEASE: the unit of that release, if it differs from the installed one.
+  source_file="$CD_DIR/releases/$1/$UNIT_SOURCE"
+  [ -f "$source_file" ] || fail "the release has no unit file $UNIT_SOURCE"
+  if ! cmp -s "$source_file" "$UNIT_PATH"; then
+    step "installing $UNIT_PATH" install -m 644 "$source_file" "$UNIT_PATH.new"
+    step "installing $UNIT_PATH" mv -f "$UNIT_PATH.new" "$UNIT_PATH"
+    step "systemctl daemon-reload" systemctl daemon-reload
+    UNIT_CHANGED=1
+    emit fact unit-installed-new "$UNIT_PATH"
+  fi
+  systemctl is-enabled --quiet "$CD_UNIT" 2>/dev/null || step "enabling $CD_UNIT" systemctl enable "$CD_UNIT"
+}
+
+prepare_images() {
+  phase images
+  cd "$REL" || fail "cannot enter $REL"
+  if [ "$COMPOSE" = "docker compose" ]; then
+    step "pulling images" docker compose pull --quiet --ignore-buildable
+    step "building images" docker compose build --pull --quiet
+  else
+    step "pulling images" docker-compose pull
+    step "building images" docker-compose build --pull
+  fi
+  cd / || :
+}
+
+backup_database() {
+  phase backup
+  if [ "$CD_BACKUP" != 1 ]; then
+    emit fact backup disabled
+    return 0
+  fi
+  if [ -z "$RUNNING" ] || [ "$ACTIVE" != active ] || [ ! -d "$CD_DIR/releases/$RUNNING" ]; then
+    emit fact backup "nothing-running"
+    return 0
+  fi
+  mkdir -p "$CD_DIR/backups" && chmod 700 "$CD_DIR/backups"
+  dump="$CD_DIR/backups/$(date -u +%Y%m%dT%H%M%SZ)-$RUNNING.sql"
+  (cd "$CD_DIR/releases/$RUNNING" && $COMPOSE exec -T "$CD_DB_SERVICE" pg_dumpall -U "$CD_DB_USER") >"$dump.partial" 2>"$OUT" ||
+    { rm -f "$dump.partial"; fail "the database dump failed, so nothing was restarted" "$COMPOSE exec -T $CD_DB_SERVICE pg_dumpall -U $CD_DB_USER"; }
+  [ -s "$dump.partial" ] || { rm -f "$dump.partial"; fail "the database dump is empty, so nothing was restarted"; }
+  if ! { gzip -c "$dump.partial" >"$dump.gz.partial" && mv -f "$dump.gz.partial" "$dump.gz"; }; then
+    rm -f "$dump.partial" "$dump.gz.partial"
+    fail "cannot write the dump to $dump.gz (is the disk full?)"
+  fi
+  rm -f "$dump.partial"
+  chmod 600 "$dump.gz"
+  emit fact backup "$dump.gz" "$(wc -c <"$dump.gz")"
+  # Keep the newest dumps only (our own file names: no spaces).
+  # shellcheck disable=SC2012
+  ls -1t "$CD_DIR"/backups/*.sql.gz 2>/dev/null | tail -n +"$((CD_KEEP + 1))" | while read -r old; do rm -f "$old"; done
+}
+
+compose_ps() {
+  (cd "$CD_DIR/current" 2>/dev/null && $COMPOSE ps --format json 2>/dev/null) | while IFS= read -r line; do emit "$1" "$line"; done
+}
+
+apply_release() {
+  # apply_release RELEASE: point current at it and bring it up with the least disruption.
+  phase switch
+  install_unit "$1"
+  switch_link current "$1"
+  emit fact current "$1"
+  phase restart
+  compose_ps ps-before
+  if [ "$ACTIVE" != active ]; then action=start; elif [ "$UNIT_CHANGED" = 1 ]; then action=restart; else action=reload; fi
+  emit fact unit-action "$action"
+  if ! systemctl "$action" "$CD_UNIT" >"$OUT" 2>&1; then
+    return 1
+  fi
+  ACTIVE=active
+  printf '%s\n' "$1" >"$CD_DIR/state/running"
+  RUNNING=$1
+  compose_ps ps-after
+  return 0
+}
+
+# Back to the release that was current when this run started.
+roll_back() {
+  phase rollback
+  if [ -z "$CURRENT" ] || [ ! -d "$CD_DIR/releases/$CURRENT" ]; then
+    emit fact rollback impossible
+    return 1
+  fi
+  ACTIVE=active
+  if ! apply_release "$CURRENT"; then
+    emit fact rollback failed
+    return 1
+  fi
+  if [ -n "$PREVIOUS" ]; then switch_link previous "$PREVIOUS"; else rm -f "$CD_DIR/previous"; fi
+  emit fact rolled-back "$CURRENT"
+  return 0
+}
+
+await_verdict() {
+  phase verify
+  emit await-verdict
+  verdict=
+  IFS= read -r verdict || verdict=
+  case "$verdict" in
+  healthy) RESULT=healthy ;;
+  rollback)
+    if roll_back; then RESULT=rolled-back; else RESULT=unhealthy-rollback-failed; fi
+    ;;
+  unhealthy) RESULT=unhealthy ;;
+  *) RESULT=unverified ;;
+  esac
+  emit verdict "$RESULT"
+}
+
+remove_old_releases() {
+  phase cleanup
+  keep_current=$(release_of current)
+  keep_previous=$(release_of previous)
+  # shellcheck disable=SC2010,SC2012
+  ls -1t "$CD_DIR/releases" | grep '^r[0-9a-f]*$' | tail -n +"$((CD_KEEP + 1))" | while read -r old; do
+    [ "$old" = "$keep_current" ] || [ "$old" = "$keep_previous" ] && continue
+    rm -rf "${CD_DIR:?}/releases/$old" && emit fact removed-release "$old"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+deploy() {
+  preflight
+  acquire_lock
+  # Re-read under the lock: another deploy may have finished while we waited.
+  CURRENT=$(release_of current)
+  PREVIOUS=$(release_of previous)
+  RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
+  ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
+  receive_release
+  ensure_volumes
+  if [ "$CURRENT" = "$CD_RELEASE" ] && [ "$RUNNING" = "$CD_RELEASE" ] && [ "$ACTIVE" = active ] &&
+    [ "$CD_FORCE" != 1 ] && cmp -s "$REL/$UNIT_SOURCE" "$UNIT_PATH"; then
+    CHANGED=0
+    emit changed 0
+  else
+    CHANGED=1
+    emit changed 1
+    prepare_images
+    backup_database
+    if ! apply_release "$CD_RELEASE"; then
+      cp "$OUT" "$OUT.restart"
+      if [ "$CD_ROLLBACK" = 1 ] && roll_back; then
+        cp "$OUT.restart" "$OUT"
+        RESULT=rolled-back
+        PHASE=restart
+        fail "systemctl $action $CD_UNIT failed; rolled back to $CURRENT" "systemctl $action $CD_UNIT"
+      fi
+      cp "$OUT.restart" "$OUT"
+      PHASE=restart
+      fail "systemctl $action $CD_UNIT failed" "systemctl $action $CD_UNIT"
+    fi
+    [ -n "$CURRENT" ] && [ "$CURRENT" != "$CD_RELEASE" ] && switch_link previous "$CURRENT"
+  fi
+  if [ "$CD_AWAIT_VERDICT" = 1 ]; then await_verdict; else RESULT=applied; fi
+  [ "$RESULT" = healthy ] || [ "$RESULT" = applied ] && remove_old_releases
+  log_deploy
+  emit result "$RESULT"
+}
+
+rollback() {
+  preflight
+  acquire_lock
+  CURRENT=$(release_of current)
+  PREVIOUS=$(release_of previous)
+  RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
+  { [ -n "$PREVIOUS" ] && [ -f "$CD_DIR/releases/$PREVIOUS/.complete" ]; } ||
+    fail "there is no previous release to roll back to in $CD_DIR (current: ${CURRENT:-none})"
+  CD_RELEASE=$PREVIOUS
+  REL="$CD_DIR/releases/$PREVIOUS"
+  CHANGED=1
+  emit changed 1
+  backup_database
+  apply_release "$PREVIOUS" || fail "systemctl $action $CD_UNIT failed" "systemctl $action $CD_UNIT"
+  switch_link previous "$CURRENT"
+  if [ "$CD_AWAIT_VERDICT" = 1 ]; then
+    await_verdict
+    # A failed check after a rollback is reported; rolling back the rollback would only flap.
+    [ "$RESULT" = rolled-back ] && RESULT=unhealthy
+  else
+    RESULT=applied
+  fi
+  log_deploy
+  emit result "$RESULT"
+}
+
+plan() {
+  preflight
+  emit fact release-exists "$([ -f "$CD_DIR/releases/$CD_RELEASE/.complete" ] && echo yes || echo no)"
+  # The current release's files, for the runner to diff against the new one (it redacts secrets).
+  if [ -n "$CURRENT" ] && [ -d "$CD_DIR/current/" ]; then
+    emit begin-tar
+    (cd "$CD_DIR/current/" && tar -cf - --exclude=./.complete . | base64 -w 76) | while IFS= read -r line; do emit tar "$line"; done
+    emit end-tar
+  fi
+  emit result planned
+}
+
+diagnose() {
+  phase diagnose
+  printf '$ systemctl status %s\n' "$CD_UNIT"
+  systemctl status --no-pager "$CD_UNIT" 2>&1 | tail -n 20
+  if [ -d "$CD_DIR/current/" ]; then
+    cd "$CD_DIR/current/" || exit 1
+    if docker compose version >/dev/null 2>&1; then COMPOSE="docker compose"; else COMPOSE=docker-compose; fi
+    printf '$ %s ps\n' "$COMPOSE"
+    $COMPOSE ps 2>&1 | tail -n 20
+    printf '$ %s logs --tail 30\n' "$COMPOSE"
+    $COMPOSE logs --tail 30 --no-color 2>&1 | tail -n 120
+  else
+    printf 'no current release in %s\n' "$CD_DIR"
+  fi
+  printf '$ df -h %s\n' "$CD_DIR"
+  df -h "$CD_DIR" 2>&1 | tail -n 2
+  emit result diagnosed
+}
+
+case "$CD_MODE" in
+deploy) deploy ;;
+rollback) rollback ;;
+plan) plan ;;
+diagnose) diagnose ;;
+*) fail "unknown mode $CD_MODE" ;;
+esac

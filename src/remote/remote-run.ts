@@ -15,7 +15,7 @@ export interface RemoteRunHooks {
   /** The release tar, sent when the script asks for it (deploy). */
   readonly tar?: Buffer
   /** Called when the script waits for the runner's HTTPS verdict; the answer goes back on stdin. */
-  readonly verify?: () => Promise<Verdict>
+  readonly verify?: (outcome: RemoteOutcome) => Promise<Verdict>
   /** Every event as it arrives, after it was folded into the outcome (for live progress). */
   readonly onEvent?: (event: RemoteEvent, outcome: RemoteOutcome) => Promise<void> | void
   /** Every plain output line. */
@@ -50,7 +50,7 @@ export async function runRemote(
       if (!hooks.tar) throw new Error('the server asked for the release, but there is none to send')
       channel.stdin.write(hooks.tar)
     } else if (event.kind === 'await-verdict') {
-      const verdict = hooks.verify ? await hooks.verify() : 'unhealthy'
+      const verdict = hooks.verify ? await hooks.verify(outcome) : 'unhealthy'
       channel.stdin.write(`${verdict}\n`)
       channel.stdin.end()
     }

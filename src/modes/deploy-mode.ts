@@ -1,0 +1,124 @@
+// `mode: deploy` and `mode: rollback`: change the server over one SSH channel, check HTTPS from the runner
+// while the server waits, and roll back when the check fails.
+import { createHash } from 'node:crypto'
+import { siteOutputs } from '../check/site-outputs.js'
+import type { SiteReport } from '../check/site-report.js'
+import type { Settings } from '../inputs/settings.js'
+import { recreatedServices } from '../remote/remote-events.js'
+import { type ReleaseUpload, remotePlanFor } from '../remote/remote-plan.js'
+import type { RemoteRunResult, Verdict } from '../remote/remote-run.js'
+import { deploySummaryMarkdown } from '../report/deploy-summary.js'
+import type { Reporter } from '../report/reporter.js'
+import { type ModeDependencies, siteCheckOptions } from './dependencies.js'
+import type { ModeResult, ModeRunner } from './mode.js'
+import { remoteFailureMessage, runPlan } from './remote-session.js'
+
+export function deployMode(deps: ModeDependencies): ModeRunner {
+  return (settings, reporter) => applyRemotely(settings, reporter, deps, 'deploy')
+}
+
+export function rollbackMode(deps: ModeDependencies): ModeRunner {
+  return (settings, reporter) => applyRemotely(settings, reporter, deps, 'rollback')
+}
+
+async function applyRemotely(
+  settings: Settings,
+  reporter: Reporter,
+  deps: ModeDependencies,
+  mode: 'deploy' | 'rollback',
+): Promise<ModeResult> {
+  const started = deps.now()
+  const localPhases: Array<{ name: string; ms: number }> = []
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = deps.now()
+    try {
+      return await reporter.group(name, work)
+    } finally {
+      localPhases.push({ name, ms: deps.now() - t0 })
+    }
+  }
+
+  let upload: (ReleaseUpload & { tar: Buffer }) | undefined
+  if (mode === 'deploy') {
+    upload = await timed('Render release', async () => {
+      const release = deps.release.render(settings)
+      const tar = await deps.release.pack(release)
+      const sha256 = createHash('sha256').update(tar).digest('hex')
+      reporter.info(`release ${release.id}: ${release.files.length} files, ${tar.length} bytes`)
+      return { id: release.id, size: tar.length, sha256, tar }
+    })
+  }
+
+  const plan = remotePlanFor(settings, mode, upload, deps.release.postgresEnvTemplate())
+  const session = await timed('Connect', () => deps.connect(settings, reporter))
+  let site: SiteReport | undefined
+  let run: RemoteRunResult
+  const connectedAt = deps.now()
+  try {
+    run = await runPlan(session, plan, reporter, {
+      ...(upload ? { tar: upload.tar } : {}),
+      verify: async (sofar): Promise<Verdict> => {
+        site = await deps.checkSite(siteCheckOptions(settings), reporter)
+        if (site.status === 'healthy') return 'healthy'
+        // Only a deploy that changed something has something to roll back to.
+        return mode === 'deploy' && settings.rollbackOnFailure && sofar.changed === true
+          ? 'rollback'
+          : 'unhealthy'
+      },
+    })
+  } finally {
+    await session.close()
+  }
+  localPhases.push({ name: 'Remote (one SSH channel)', ms: deps.now() - connectedAt })
+
+  const { outcome } = run
+  const rolledBack = outcome.facts.has('rolled-back')
+  const previous = outcome.state.current && outcome.state.current !== '-' ? outcome.state.current : ''
+  const current = rolledBack
+    ? previous
+    : (outcome.facts.get('current')?.at(-1) ?? (mode === 'deploy' ? (upload?.id ?? '') : ''))
+  const outputs: Record<string, string> = {
+    url: `https://${settings.domain}`,
+    ...(site ? siteOutputs(site) : { status: 'unhealthy' }),
+    changed: String(outcome.changed === true),
+    release: current || upload?.id || '',
+    'previous-release': previous,
+    'rolled-back': String(rolledBack),
+  }
+  const recreated = recreatedServices(outcome.psBefore, outcome.psAfter)
+  await reporter.summary(
+    deploySummaryMarkdown({
+      mode,
+      settings,
+      outcome,
+      localPhases,
+      totalMs: deps.now() - started,
+      releaseId: outputs.release ?? '',
+      recreated,
+      ...(site ? { site } : {}),
+    }),
+  )
+
+  const failure = remoteFailureMessage(run, plan) ?? siteFailure(site, rolledBack, outcome.verdict, previous)
+  return { outputs, ...(failure ? { failure } : {}) }
+}
+
+function siteFailure(
+  site: SiteReport | undefined,
+  rolledBack: boolean,
+  verdict: string | undefined,
+  previous: string,
+): string | undefined {
+  if (!site) return 'The HTTPS check did not run: the remote step ended before it was reached.'
+  if (site.status === 'healthy') return undefined
+  const failing = site.checks
+    .filter((c) => c.verdict === 'fail')
+    .map((c) => `${c.name}: ${c.reason}`)
+    .join('; ')
+  const after = rolledBack
+    ? ` Rolled back to the previous release ${previous}, which runs again.`
+    : verdict === 'unhealthy-rollback-failed'
+      ? ' Rolling back to the previous release failed too: see the log of the rollback phase.'
+      : ''
+  return `${site.url} is unhealthy after the deploy: ${failing}.${after}`
+}

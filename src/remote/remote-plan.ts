@@ -1,0 +1,67 @@
+// Settings (+ the rendered release) → the RemotePlan the script runs. Pure.
+import type { Settings } from '../inputs/settings.js'
+import type { RemoteMode, RemotePlan } from './remote-script.js'
+
+/** Names the stack in stack/ uses; a test checks them against the rendered compose file and unit. */
+export const STACK_LAYOUT = {
+  postgresVolume: 'commento_postgres_volume',
+  volumes: ['commento_postgres_volume', 'certbot_etc_volume'],
+  dbService: 'postgres',
+  dbUser: 'commento',
+  unitName: 'commento.service',
+  unitV2: 'systemd/commento.service',
+  unitV1: 'systemd/commento.service.compose-v1',
+} as const
+
+/** The Postgres major an image runs, when its tag starts with it (postgres:17-alpine → 17). */
+export function postgresMajorOf(image: string): number | undefined {
+  const withoutDigest = image.split('@')[0] ?? image
+  const lastSlash = withoutDigest.lastIndexOf('/')
+  const colon = withoutDigest.indexOf(':', lastSlash + 1)
+  if (colon < 0) return undefined
+  const match = /^(\d+)(?:[.-]|$)/.exec(withoutDigest.slice(colon + 1))
+  return match ? Number(match[1]) : undefined
+}
+
+// Room for the release, a database dump, and pulled images' metadata; a nearly full disk fails early.
+const DISK_MARGIN_KB = 200 * 1024
+
+export interface ReleaseUpload {
+  readonly id: string
+  readonly size: number
+  readonly sha256: string
+}
+
+export function remotePlanFor(
+  settings: Settings,
+  mode: RemoteMode,
+  release: ReleaseUpload | undefined,
+  postgresEnvTemplate: string,
+): RemotePlan {
+  if (!settings.ssh) throw new Error(`mode ${mode} needs SSH settings`)
+  const major = postgresMajorOf(settings.postgresImage)
+  return {
+    mode,
+    username: settings.ssh.username,
+    remoteDir: settings.remoteDir,
+    ...(release ? { releaseId: release.id, upload: { size: release.size, sha256: release.sha256 } } : {}),
+    postgresEnvTemplate: settings.postgresPassword === undefined ? postgresEnvTemplate : '',
+    ...(major === undefined ? {} : { postgresMajor: major }),
+    postgresVolume: STACK_LAYOUT.postgresVolume,
+    volumes: STACK_LAYOUT.volumes,
+    dbService: STACK_LAYOUT.dbService,
+    dbUser: STACK_LAYOUT.dbUser,
+    unitName: STACK_LAYOUT.unitName,
+    unitV2: STACK_LAYOUT.unitV2,
+    unitV1: STACK_LAYOUT.unitV1,
+    force: settings.force,
+    backup: settings.backup,
+    rollbackOnFailure: settings.rollbackOnFailure,
+    keepReleases: settings.keepReleases,
+    lockWaitSeconds: settings.lockWaitSeconds,
+    awaitVerdict: mode === 'deploy' || mode === 'rollback',
+    diskNeededKb: DISK_MARGIN_KB + Math.ceil(((release?.size ?? 0) * 2) / 1024),
+    actor: settings.run.actor,
+    runUrl: settings.run.runUrl,
+  }
+}

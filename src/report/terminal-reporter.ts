@@ -27,6 +27,7 @@ export interface TerminalReporter extends Reporter {
 }
 
 const MASK = '***'
+const MASK_PLACEHOLDER = '\ue000\ue001\ue002'
 
 // ANSI styles; `style` is the identity when colour is off.
 const ANSI = {
@@ -52,7 +53,8 @@ export function terminalReporter(options: TerminalReporterOptions): TerminalRepo
 
   // Longest first, so that a secret containing another one is replaced whole.
   let secrets: string[] = []
-  const redact = (text: string): string => secrets.reduce((out, secret) => out.split(secret).join(MASK), text)
+  const redact = (text: string, mask = MASK): string =>
+    secrets.reduce((out, secret) => out.split(secret).join(mask), text)
 
   let depth = 0
   const summaries: string[] = []
@@ -109,8 +111,10 @@ export function terminalReporter(options: TerminalReporterOptions): TerminalRepo
     },
     finish: () => {
       if (summaries.length > 0) {
-        const text = markdownToText(redact(summaries.join('\n\n')), resultStyle)
-        result.write(`\n${redact(text).trimEnd()}\n\n`)
+        // Masked before rendering with a placeholder Markdown leaves alone ('***' would be emphasis),
+        // of the same width, so that tables stay aligned.
+        const text = markdownToText(redact(summaries.join('\n\n'), MASK_PLACEHOLDER), resultStyle)
+        result.write(`\n${redact(text.split(MASK_PLACEHOLDER).join(MASK)).trimEnd()}\n\n`)
       }
       for (const [name, value] of outputs) {
         // One line per output, as a script splits them: line breaks inside a value are escaped.
@@ -210,7 +214,8 @@ function tableCells(row: string): string[] {
   for (let i = 0; i < body.length; i++) {
     const char = body[i]
     if (char === '\\' && body[i + 1] === '|') {
-      current += '\\|'
+      // GFM: an escaped pipe is a pipe in the cell, also inside code spans.
+      current += '|'
       i++
     } else if (char === '|') {
       cells.push(current.trim())

@@ -157,10 +157,11 @@ export async function connectSsh(settings: SshSettings, deps: ConnectDeps): Prom
         try {
           return await connectVerified(settings, timeouts)
         } catch (error) {
+          // Keep the error itself; p-retry only gets to know whether to try again.
           lastError = error
           if (error instanceof SshError || !isRetryableConnectionError(error))
-            throw new AbortError(error as Error)
-          throw error
+            throw new AbortError('not retried')
+          throw new Error(describeConnectionError(error))
         }
       },
       {
@@ -173,18 +174,17 @@ export async function connectSsh(settings: SshSettings, deps: ConnectDeps): Prom
           if (error.retriesLeft <= 0) return
           const waitMs = Math.min(retry.minTimeoutMs * 2 ** (error.attemptNumber - 1), retry.maxTimeoutMs)
           reporter.info(
-            `SSH connection to ${where} failed (attempt ${error.attemptNumber} of ${attempts}): ${describeConnectionError(error)}; retrying in ${formatSeconds(waitMs)}.`,
+            `SSH connection to ${where} failed (attempt ${error.attemptNumber} of ${attempts}): ${error.message}; retrying in ${formatSeconds(waitMs)}.`,
           )
         },
       },
     )
-  } catch (error) {
-    if (error instanceof SshError) throw error
-    const cause = lastError ?? error
+  } catch {
+    if (lastError instanceof SshError) throw lastError
     throw new SshError(
       'connection',
-      `Could not open an SSH session to ${where}${made > 1 ? ` after ${made} attempts` : ''}: ${describeConnectionError(cause)}. ${connectionAdvice(cause, settings.host, settings.port)}`,
-      { cause },
+      `Could not open an SSH session to ${where}${made > 1 ? ` after ${made} attempts` : ''}: ${describeConnectionError(lastError)}. ${connectionAdvice(lastError, settings.host, settings.port)}`,
+      { cause: lastError },
     )
   }
   const { client, key } = connected

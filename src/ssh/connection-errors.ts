@@ -15,6 +15,12 @@ const LOST_BEFORE_HANDSHAKE = 'Connection lost before handshake'
 // node-ssh's words when the socket closed without an error.
 const NO_RESPONSE = 'No response from server'
 
+// Errors from Node's own sockets may come from another realm (e.g. under jest's vm): read fields, not instanceof.
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message
+  return typeof message === 'string' ? message : String(error)
+}
+
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
@@ -27,14 +33,14 @@ function codeOf(error: unknown): string | undefined {
 export function isRetryableConnectionError(error: unknown): boolean {
   const code = codeOf(error)
   if (code && RETRYABLE_CODES.has(code)) return true
-  const message = error instanceof Error ? error.message : ''
+  const message = messageOf(error)
   return message === HANDSHAKE_TIMEOUT || message === LOST_BEFORE_HANDSHAKE || message === NO_RESPONSE
 }
 
 /** A short description of a connection failure: what happened, with the error code when there is one. */
 export function describeConnectionError(error: unknown): string {
   const code = codeOf(error)
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused (ECONNREFUSED)'
@@ -60,7 +66,7 @@ export function describeConnectionError(error: unknown): string {
 /** What the user can check after the retries ran out, by the kind of the last failure. */
 export function connectionAdvice(error: unknown, host: string, port: number): string {
   const code = codeOf(error)
-  const message = error instanceof Error ? error.message : ''
+  const message = messageOf(error)
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return `Check input 'host' ("${host}"): the runner cannot resolve it.`
   if (code === 'ECONNREFUSED')

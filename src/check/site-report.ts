@@ -25,6 +25,12 @@ export interface SiteReport {
   readonly status: 'healthy' | 'unhealthy'
   readonly checks: readonly CheckResult[]
   readonly certificate?: CertificateInfo
+  /** How many times the checks ran (retries while waiting count). */
+  readonly attempts?: number
+  /** From the first probe to the verdict. */
+  readonly elapsedMs?: number
+  /** Connections opened and HTTP requests sent, over all attempts: the check's footprint on the server. */
+  readonly traffic?: { readonly connections: number; readonly requests: number }
 }
 
 export interface SiteCheckOptions {

@@ -129,17 +129,16 @@ describe('a pinned host key', () => {
 
     const remote = session.start('echo ready; read answer; echo "got $answer"; echo "to stderr" >&2; exit 3')
     const seen: string[] = []
-    const firstLine = new Promise<number>((resolve) =>
+    const bytesWrittenAtFirstLine = new Promise<number>((resolve) =>
       remote.onLine((line) => {
         seen.push(line)
-        if (line === 'ready') resolve(Date.now())
+        if (line === 'ready') resolve(session.stats().bytesWritten)
       }),
     )
-    const readyAt = await firstLine
-    // The remote side waits on `read` until this arrives: the line came before stdin was written.
+    // Nothing was written when the line arrived; the remote side waits on `read` until this comes.
+    expect(await bytesWrittenAtFirstLine).toBe(0)
     remote.stdin.write('forty-two\n')
     const exit = await remote.done
-    expect(Date.now()).toBeGreaterThanOrEqual(readyAt)
     expect(seen).toEqual(['ready', 'got forty-two'])
     expect(exit).toEqual({ code: 3, signal: null, stderr: 'to stderr\n' })
   })
@@ -186,14 +185,18 @@ describe('a pinned host key', () => {
 
   it('asks the server for its other key types when only its RSA key is pinned, and sends credentials only then', async () => {
     let hostKey: SshSession['hostKey'] | undefined
+    const reporter = recordingReporter()
     const log = await logDuring(async () => {
       const session = await connectSsh(settings({ hostKey: parseHostKey(hostKeys.rsa.fingerprint) }), {
-        reporter: recordingReporter(),
+        reporter,
         retry: noRetry,
       })
       hostKey = session.hostKey
       await session.close()
     })
+    expect(reporter.debugs).toContain(
+      `127.0.0.1:${sshd.port} presented ssh-ed25519 ${hostKeys.ed25519.fingerprint}, which is not pinned; asking for its other host key types.`,
+    )
     expect(hostKey?.fingerprint).toBe(hostKeys.rsa.fingerprint)
     expect(hostKey?.knownHostsLine).toBe(`[127.0.0.1]:${sshd.port} ${hostKeys.rsa.publicKey}`)
     expect(sshd.connections(log)).toBe(2)
@@ -389,6 +392,17 @@ describe('authentication failures: explained, not retried', () => {
 })
 
 describe('a connection that dies', () => {
+  it('cut by the server: the running command ends with connection-lost, not with an exit status', async () => {
+    const session = await connect()
+    const remote = session.start('echo started; sleep 30')
+    await new Promise<void>((resolve) => remote.onLine(() => resolve()))
+    for (const pid of sshd.sessionPids()) process.kill(pid, 'SIGKILL')
+    await expect(remote.done).rejects.toMatchObject({ kind: 'connection-lost' })
+    await expect(remote.done).rejects.toThrow(
+      /^The SSH connection to 127\.0\.0\.1:\d+ was lost before the remote command finished/,
+    )
+  })
+
   it('is noticed by keepalives: the running command ends with connection-lost', async () => {
     const session = await connectSsh(settings(), {
       reporter: recordingReporter(),

@@ -151,6 +151,10 @@ describe('authentication', () => {
       'none',
       'keyboard-interactive',
     ])
+    expect(converse({ ...base, password: 'pw-1234' }, ['password', 'keyboard-interactive'])).toEqual([
+      'none',
+      'password',
+    ])
     expect(converse({ ...base, password: 'pw-1234' }, ['publickey'])).toEqual(['none'])
   })
 

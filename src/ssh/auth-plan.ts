@@ -47,6 +47,8 @@ export function authHandlerFor(ssh: SshSettings): { handler: AuthHandlerMiddlewa
     while (position < plan.length) {
       const method = plan[position++] as CredentialMethod
       if (!methodsLeft.includes(method as AuthenticationType)) continue
+      // keyboard-interactive is only the way in for a password when the server does not take it directly.
+      if (method === 'keyboard-interactive' && attempts.tried.includes('password')) continue
       attempts.tried.push(method)
       if (method === 'publickey') {
         next({

@@ -116,7 +116,11 @@ async function connectOnce(
  * first key is not pinned, it is asked for its other key types (a pin may name its RSA key only);
  * no credential is sent to a server until one of its keys matched.
  */
-async function connectVerified(ssh: SshSettings, timeouts: Required<SshTimeouts>): Promise<Connected> {
+async function connectVerified(
+  ssh: SshSettings,
+  timeouts: Required<SshTimeouts>,
+  reporter: Reporter,
+): Promise<Connected> {
   const refused: PresentedHostKey[] = []
   let algorithms: ServerHostKeyAlgorithm[] | undefined
   do {
@@ -131,6 +135,9 @@ async function connectVerified(ssh: SshSettings, timeouts: Required<SshTimeouts>
     if ('client' in outcome) return outcome
     refused.push(outcome.refusedKey)
     algorithms = remainingHostKeyAlgorithms(refused.map((key) => key.type))
+    reporter.debug(
+      `${ssh.host}:${ssh.port} presented ${outcome.refusedKey.type} ${outcome.refusedKey.fingerprint}, which is not pinned${algorithms.length ? '; asking for its other host key types' : ''}.`,
+    )
   } while (algorithms.length > 0)
   const pin = ssh.hostKey as HostKeyPin
   throw new SshError('host-key-mismatch', hostKeyMismatchMessage(ssh.host, ssh.port, pin, refused))
@@ -155,7 +162,7 @@ export async function connectSsh(settings: SshSettings, deps: ConnectDeps): Prom
       async () => {
         made++
         try {
-          return await connectVerified(settings, timeouts)
+          return await connectVerified(settings, timeouts, reporter)
         } catch (error) {
           // Keep the error itself; p-retry only gets to know whether to try again.
           lastError = error

@@ -112,8 +112,8 @@ async function connectOnce(
 }
 
 /**
- * Connects with the host key checked, retrying only what a flaky network explains. When the server's
- * first key is not pinned, it is asked for its other key types (a pin may name its RSA key only);
+ * One logged-in connection with the host key checked. When the server's first key is not pinned, it is
+ * asked for its other key types (a pin may name only its RSA key, as hosting panels often show);
  * no credential is sent to a server until one of its keys matched.
  */
 async function connectVerified(

@@ -209,6 +209,12 @@ describe('markdownToText', () => {
     expect(coloured.map(stripAnsi)).toEqual(plainLines)
   })
 
+  it('shows a key/value table without its empty header', () => {
+    expect(markdownToText('| | |\n|---|---|\n| Result | ✅ deployed |\n| Release | `a1b2` |')).toBe(
+      'Result   ✅ deployed\nRelease  a1b2',
+    )
+  })
+
   it('measures terminal widths', () => {
     expect(visibleWidth('abc')).toBe(3)
     expect(visibleWidth('✅ ok')).toBe(5)

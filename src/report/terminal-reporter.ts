@@ -247,9 +247,10 @@ function renderTable(rows: readonly string[], style: Styler): string[] {
       })
       .join('  ')
       .trimEnd()
+  // A key/value table (`| | |` header) has no header worth showing.
+  const headed = header.some((cell) => cell.trim() !== '')
   return [
-    format(header, (s) => style('bold', s)),
-    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...(headed ? [format(header, (s) => style('bold', s)), widths.map((w) => '-'.repeat(w)).join('  ')] : []),
     ...body.map((row) => format(row)),
   ]
 }

@@ -61,11 +61,15 @@ export function replaceBetween(text, name, body) {
 
 /** The text as Biome formats Markdown (it aligns table columns), so that `npm run lint` agrees with it. */
 function biomeFormatted(text) {
-  return execFileSync(join(root, 'node_modules', '.bin', 'biome'), ['format', '--stdin-file-path=README.md'], {
-    cwd: root,
-    input: text,
-    encoding: 'utf8',
-  })
+  return execFileSync(
+    join(root, 'node_modules', '.bin', 'biome'),
+    ['format', '--stdin-file-path=README.md'],
+    {
+      cwd: root,
+      input: text,
+      encoding: 'utf8',
+    },
+  )
 }
 
 async function loadDefinitions() {

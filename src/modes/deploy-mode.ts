@@ -11,7 +11,7 @@ import { deploySummaryMarkdown } from '../report/deploy-summary.js'
 import type { Reporter } from '../report/reporter.js'
 import { type ModeDependencies, siteCheckOptions } from './dependencies.js'
 import type { ModeResult, ModeRunner } from './mode.js'
-import { remoteFailureMessage, runPlan } from './remote-session.js'
+import { remoteFailureMessage, runPlanSurvivingCut } from './remote-session.js'
 
 export function deployMode(deps: ModeDependencies): ModeRunner {
   return (settings, reporter) => applyRemotely(settings, reporter, deps, 'deploy')
@@ -55,7 +55,7 @@ async function applyRemotely(
   let run: RemoteRunResult
   const connectedAt = deps.now()
   try {
-    run = await runPlan(session, plan, reporter, {
+    run = await runPlanSurvivingCut(session, plan, reporter, {
       ...(upload ? { tar: upload.tar } : {}),
       verify: async (sofar): Promise<Verdict> => {
         site = await deps.checkSite(siteCheckOptions(settings), reporter)

@@ -1,4 +1,5 @@
 import type { Mode } from '../inputs/input-definitions.js'
+import { checkMode } from './check-mode.js'
 import { type ModeRunner, NotImplementedError } from './mode.js'
 
 const notYet =
@@ -9,7 +10,7 @@ const notYet =
 
 export const MODE_RUNNERS: Readonly<Record<Mode, ModeRunner>> = {
   deploy: notYet('deploy'),
-  check: notYet('check'),
+  check: checkMode,
   plan: notYet('plan'),
   rollback: notYet('rollback'),
 }

@@ -6,9 +6,9 @@ import type { Release } from '../release/release.js'
 import { diffRelease, type FileChange } from '../release/release-diff.js'
 import type { RemoteOutcome } from '../remote/remote-events.js'
 import { remotePlanFor, STACK_LAYOUT } from '../remote/remote-plan.js'
-import { cell } from '../report/deploy-summary.js'
+import { markdownCell as cell } from '../report/site-summary.js'
 import type { ModeDependencies } from './dependencies.js'
-import type { ModeRunner } from './mode.js'
+import type { ModeResult, ModeRunner } from './mode.js'
 import { remoteFailureMessage, runPlan } from './remote-session.js'
 
 /** The files of a tar (regular files only), by path without a leading `./`. */
@@ -119,7 +119,7 @@ export function planMarkdown(report: PlanReport, domain: string): string {
 }
 
 export function planMode(deps: ModeDependencies): ModeRunner {
-  return async (settings, reporter) => {
+  return async (settings, reporter): Promise<ModeResult> => {
     const release = await reporter.group('Render release', async () => deps.release.render(settings))
     const template = deps.release.postgresEnvTemplate()
     const plan = remotePlanFor(settings, 'plan', undefined, template)

@@ -1,7 +1,8 @@
 // What deploy, plan and rollback share: connect, run one remote plan over one channel with a log group per
 // remote phase, and turn a failure into a message that names the phase, the command and its output.
 import type { Settings } from '../inputs/settings.js'
-import type { RemoteEvent, RemoteOutcome } from '../remote/remote-events.js'
+import { emptyOutcome, type RemoteEvent, type RemoteOutcome } from '../remote/remote-events.js'
+import { SshError } from '../ssh/ssh-error.js'
 import { type RemoteChannel, type RemoteRunResult, runRemote, type Verdict } from '../remote/remote-run.js'
 import { buildRemoteCommand, type RemotePlan } from '../remote/remote-script.js'
 import type { Reporter } from '../report/reporter.js'
@@ -82,6 +83,8 @@ function describeEvent(event: RemoteEvent, outcome: RemoteOutcome): string | und
 }
 
 export interface RemoteRunOptions {
+  /** Where to fold the events; a fresh outcome when absent. */
+  readonly outcome?: RemoteOutcome
   readonly tar?: Buffer
   readonly verify?: (outcome: RemoteOutcome) => Promise<Verdict>
 }
@@ -141,4 +144,23 @@ export function remoteFailureMessage(run: RemoteRunResult, plan: RemotePlan): st
   const how = run.signal ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`
   const tail = stderr ? `\n${stderr.split('\n').slice(-20).join('\n')}` : ''
   return `The remote ${plan.mode} ${how} before it finished (the connection may have been cut); the server keeps the release it had or the new one, never a mix, and the next deploy recovers its lock.${tail}`
+}
+
+/**
+ * Like runPlan, but a connection that dies mid-run becomes a result (no exit code, the reason in stderr)
+ * instead of an exception, so the mode can still report what it saw and say where the server stands.
+ */
+export async function runPlanSurvivingCut(
+  session: SshSessionLike,
+  plan: RemotePlan,
+  reporter: Reporter,
+  options: RemoteRunOptions = {},
+): Promise<RemoteRunResult> {
+  const outcome = emptyOutcome()
+  try {
+    return await runPlan(session, plan, reporter, { ...options, outcome })
+  } catch (error) {
+    if (!(error instanceof SshError) || error.kind !== 'connection-lost') throw error
+    return { outcome, exitCode: null, signal: null, stderr: error.message }
+  }
 }

@@ -12,6 +12,8 @@ export interface RemoteChannel {
 export type Verdict = 'healthy' | 'rollback' | 'unhealthy'
 
 export interface RemoteRunHooks {
+  /** Where to fold the events (the caller keeps it even when the run throws); fresh when absent. */
+  readonly outcome?: RemoteOutcome
   /** The release tar, sent when the script asks for it (deploy). */
   readonly tar?: Buffer
   /** Called when the script waits for the runner's HTTPS verdict; the answer goes back on stdin. */
@@ -34,7 +36,7 @@ export async function runRemote(
   channel: RemoteChannel,
   hooks: RemoteRunHooks = {},
 ): Promise<RemoteRunResult> {
-  const outcome = emptyOutcome()
+  const outcome = hooks.outcome ?? emptyOutcome()
   const now = hooks.now ?? Date.now
   // Lines are handled one after another, even when a handler waits (the verdict takes a while).
   let queue: Promise<void> = Promise.resolve()

@@ -4,7 +4,7 @@
 import type { SiteReport } from '../check/site-report.js'
 import type { Settings } from '../inputs/settings.js'
 import type { RemoteOutcome } from '../remote/remote-events.js'
-import { siteSummaryMarkdown } from './site-summary.js'
+import { markdownCell as cell, siteSummaryMarkdown } from './site-summary.js'
 
 export interface DeploySummaryInput {
   readonly mode: 'deploy' | 'rollback'
@@ -21,10 +21,6 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
 }
 
-/** Markdown table cell: no pipes or line breaks from the data. */
-export function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
-}
 
 function resultLine(input: DeploySummaryInput): string {
   const { outcome, site } = input

@@ -406,7 +406,7 @@ export function helpText(): string {
   out.push(
     '',
     ...wrap(
-      'Standard error shows the progress, warnings and errors as the run goes; standard output gets the summary and the outputs when it is over. Secrets are shown as ***.',
+      'Standard error shows the progress, warnings and errors as the run goes; standard output gets the summary and the outputs when it is over. Secrets are shown as ***. Colours appear only on a terminal; NO_COLOR=1 turns them off.',
       0,
     ),
     '',

@@ -73,9 +73,10 @@ export async function checkSite(options: SiteCheckOptions, hooks: SiteCheckHooks
     }
     hooks.onAttempt?.(attempt, report)
     const waitingCanHelp = failures.length > 0 && failures.every((check) => check.waitable)
-    const wait = retryDelayMs(attempt)
-    if (!waitingCanHelp || performance.now() + wait > deadline) return report
-    await new Promise((resolve) => setTimeout(resolve, wait))
+    const left = deadline - performance.now()
+    if (!waitingCanHelp || left <= 0) return report
+    // The last attempt comes at the deadline, not one delay before it.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(retryDelayMs(attempt), left)))
   }
 }
 

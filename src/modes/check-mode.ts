@@ -7,9 +7,9 @@ import { siteOutputs } from '../check/site-outputs.js'
 import type { SiteCheckOptions, SiteReport } from '../check/site-report.js'
 import type { Settings } from '../inputs/settings.js'
 import {
+  IssueReportError,
   type IssueReportOptions,
   type IssueReportOutcome,
-  IssueReportError,
   reportSiteToIssue,
 } from '../report/issue-report.js'
 import type { Reporter } from '../report/reporter.js'
@@ -87,8 +87,11 @@ async function reportIssue(
     return `Health issue: not updated — ${message}`
   }
   if (!repository)
-    return fail('report-issue needs GITHUB_REPOSITORY (owner/name): set it when running outside GitHub Actions.')
-  if (!settings.githubToken) return fail("report-issue needs a token: give 'github-token' with issues: write.")
+    return fail(
+      'report-issue needs GITHUB_REPOSITORY (owner/name): set it when running outside GitHub Actions.',
+    )
+  if (!settings.githubToken)
+    return fail("report-issue needs a token: give 'github-token' with issues: write.")
   try {
     const outcome = await reportToIssue({
       token: settings.githubToken,

@@ -59,7 +59,7 @@ describe('a command-line run', () => {
     })
     expect(seen[0]?.ssh).toBeUndefined()
     expect(result.stderr).toMatch(
-      /^▸ Check https:\/\/comments\.example\.com\n {2}dns: resolves\n {2}warning: certificate expires in 20 days\n✓ Check https:\/\/comments\.example\.com \(\d+\.\d s\)\n$/,
+      /^▸ Check https:\/\/comments\.example\.com\n {2}dns: resolves\n {2}warning: certificate expires in 20 days\n└ Check https:\/\/comments\.example\.com \(\d+\.\d s\)\n$/,
     )
     expect(result.stdout).toBe(
       [

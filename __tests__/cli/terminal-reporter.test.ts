@@ -25,7 +25,7 @@ function setup(options: { debug?: boolean; color?: 'auto' | 'always' | 'never' }
 }
 
 describe('terminal reporter', () => {
-  it('writes progress as it comes, groups as headed, indented sections with their time', async () => {
+  it('writes progress as it comes, groups as headed, indented sections with their time (a neutral end line: the work decides success)', async () => {
     const { log, result, reporter, tick } = setup()
     reporter.info('connecting')
     expect(log.text()).toBe('connecting\n')
@@ -45,8 +45,8 @@ describe('terminal reporter', () => {
         '  in 1 tar stream',
         '  ▸ Unpack',
         '    done',
-        '  ✓ Unpack (0.3 s)',
-        '✓ Upload (1.3 s)',
+        '  └ Unpack (0.3 s)',
+        '└ Upload (1.3 s)',
         '',
       ].join('\n'),
     )

@@ -94,7 +94,7 @@ export function terminalReporter(options: TerminalReporterOptions): TerminalRepo
       try {
         const value = await work()
         depth--
-        line(`${title} ${logStyle('dim', `(${seconds(now() - started)})`)}`, logStyle('green', '✓ '))
+        line(`${title} ${logStyle('dim', `(${seconds(now() - started)})`)}`, logStyle('dim', '└ '))
         return value
       } catch (error) {
         depth--

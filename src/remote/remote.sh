@@ -245,7 +245,13 @@ receive_release() {
       emit fact postgres-password generated
     fi
     password=$(cat "$secret")
-    printf '%s\n' "$CD_PG_ENV_TEMPLATE" | sed "s/@PASSWORD@/$password/g" >>"$incoming/.env"
+    # Substituted by the shell itself (builtins only): a password on a command line shows in `ps`.
+    printf '%s\n' "$CD_PG_ENV_TEMPLATE" | while IFS= read -r line; do
+      case $line in
+      *@PASSWORD@*) printf '%s%s%s\n' "${line%%@PASSWORD@*}" "$password" "${line#*@PASSWORD@}" ;;
+      *) printf '%s\n' "$line" ;;
+      esac
+    done >>"$incoming/.env"
   fi
   [ -f "$incoming/.env" ] && chmod 600 "$incoming/.env"
   chmod 755 "$incoming"

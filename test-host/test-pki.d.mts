@@ -18,8 +18,13 @@ export interface IssueOptions {
   readonly notAfter?: Date
   /** Who signs: the intermediate (default, like Let's Encrypt), the root directly, or the leaf itself. */
   readonly issuer?: 'intermediate' | 'root' | 'self'
-  /** The subject CN; e.g. the stack's placeholder CN with issuer 'self'. */
+  /** The subject CN (default: the first name). */
   readonly subjectCn?: string
+  /**
+   * The subject O. The stack's placeholder is `{ issuer: 'self', organization: PLACEHOLDER_ISSUER }`
+   * (src/release/placeholder.ts), as stack/nginx/entrypoint.sh makes it.
+   */
+  readonly organization?: string
 }
 
 export interface IssuedCertificate {

@@ -227,7 +227,10 @@ export async function createTestPki(dir, options = {}) {
     const certPath = join(leafDir, 'cert.pem')
     const chainPath = join(leafDir, 'fullchain.pem')
     await makeKey(keyPath, leafDir)
-    const subject = dn({ CN: request.subjectCn ?? names[0] ?? 'leaf' })
+    const subject = dn({
+      ...(request.organization ? { O: request.organization } : {}),
+      CN: request.subjectCn ?? names[0] ?? 'leaf',
+    })
     await openssl(['req', '-new', '-key', keyPath, '-subj', subject, '-out', csrPath], leafDir)
 
     const signerDir = issuer === 'root' ? rootDir : issuer === 'intermediate' ? intermediateDir : leafDir

@@ -2,7 +2,7 @@
 // open yet) until wait-timeout, and stops at once on a verdict that waiting cannot change.
 
 import type { SiteReport } from '../../src/check/site-report.js'
-import { PLACEHOLDER_CERT_CN } from '../../src/release/placeholder.js'
+import { PLACEHOLDER_ISSUER } from '../../src/release/placeholder.js'
 import { type FakeSite, freePort, startFakeSite } from './fake-site.js'
 import {
   checkFakeSite,
@@ -36,7 +36,11 @@ function failing(report: SiteReport): string[] {
 
 describe('checkSite waits for what waiting can fix', () => {
   it('passes once the first certificate replaces the placeholder and Commento has started', async () => {
-    const placeholder = await pkis.serve({ names: [DOMAIN], issuer: 'self', subjectCn: PLACEHOLDER_CERT_CN })
+    const placeholder = await pkis.serve({
+      names: [DOMAIN],
+      issuer: 'self',
+      organization: PLACEHOLDER_ISSUER,
+    })
     const real = await pkis.serve({ names: [DOMAIN] })
     const site = await startFakeSite({ domain: DOMAIN, certificate: placeholder, commento: { status: 502 } })
     sites.push(site)

@@ -1,7 +1,7 @@
 // checkSite against real TLS servers on loopback, one per case, with certificates from a test PKI made
 // by the real openssl: every case gives its own verdict and reason.
 
-import { PLACEHOLDER_CERT_CN } from '../../src/release/placeholder.js'
+import { PLACEHOLDER_ISSUER } from '../../src/release/placeholder.js'
 import { COMMENTO_SCRIPT, type FakeSite, type FakeSiteOptions, startFakeSite } from './fake-site.js'
 import {
   checkFakeSite,
@@ -200,11 +200,12 @@ describe('checkSite tells certificate faults apart', () => {
   })
 
   it("the stack's placeholder: certificate not issued yet, and nothing said about its name or dates", async () => {
+    // As stack/nginx/entrypoint.sh makes it: self-signed, O = the placeholder's name, CN and SAN = the domain.
     const served = await pkis.serve({
-      names: ['localhost'],
+      names: [DOMAIN],
       issuer: 'self',
-      subjectCn: PLACEHOLDER_CERT_CN,
-      notAfter: daysFromNow(1),
+      organization: PLACEHOLDER_ISSUER,
+      notAfter: daysFromNow(14),
     })
     const report = await checkFakeSite(await site({ certificate: served }), pkis)
     expect(verdicts(report)).toEqual(
@@ -216,9 +217,9 @@ describe('checkSite tells certificate faults apart', () => {
       }),
     )
     expect(reasonOf(report, 'tls-chain')).toBe(
-      "certificate not issued yet: the server still serves the stack's placeholder certificate (CN=commento-deploy placeholder); if this lasts, see the certbot container's log",
+      "certificate not issued yet: the server still serves the stack's placeholder certificate (issuer O=commento-deploy placeholder); if this lasts, see the certbot container's log",
     )
-    expect(report.certificate?.issuer).toBe(`CN=${PLACEHOLDER_CERT_CN}`)
+    expect(report.certificate?.issuer).toBe(`CN=${DOMAIN}, O=${PLACEHOLDER_ISSUER}`)
   })
 
   it('a staging chain fails with staging: false', async () => {

@@ -55,33 +55,10 @@ export async function startFakeSite(options: FakeSiteOptions): Promise<FakeSite>
     commento: { ...options.commento } as CommentoBehaviour,
   }
 
-  const secure = https.createServer({ ...options.certificate, ...options.tls }, (req, res) => {
-    requests.https.push(`${req.method} ${req.url}`)
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const behaviour = site.commento
-      if (behaviour.status !== undefined) {
-        res.writeHead(behaviour.status, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>')
-        return
-      }
-      if (req.method === 'GET' && req.url === '/js/commento.js') {
-        const status = behaviour.scriptStatus ?? 200
-        res.writeHead(status, {
-          'content-type': behaviour.scriptContentType ?? 'text/javascript; charset=utf-8',
-        })
-        res.end(status === 200 ? COMMENTO_SCRIPT : '404 page not found\n')
-        return
-      }
-      if (req.method === 'POST' && req.url === '/api/comment/count') {
-        apiBodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')))
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(behaviour.apiBody ?? { success: true, commentCounts: {} }))
-        return
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n')
-    })
-  })
+  const secure = https.createServer(
+    { ...options.certificate, ...options.tls },
+    commentoListener(() => site.commento, requests.https, apiBodies),
+  )
   secure.on('secureConnection', () => {
     connections.https += 1
   })
@@ -129,14 +106,50 @@ export async function startFakeSite(options: FakeSiteOptions): Promise<FakeSite>
   }
 }
 
-function listen(server: http.Server, port: number): Promise<void> {
+/**
+ * Commento as nginx proxies to it: /js/commento.js and the read-only count API; everything else 404.
+ * `behaviour()` is read on every request, so a test can change it while the site runs.
+ */
+export function commentoListener(
+  behaviour: () => CommentoBehaviour,
+  requests: string[],
+  apiBodies: unknown[],
+): http.RequestListener {
+  return (req, res) => {
+    requests.push(`${req.method} ${req.url}`)
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const now = behaviour()
+      if (now.status !== undefined) {
+        res.writeHead(now.status, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>')
+        return
+      }
+      if (req.method === 'GET' && req.url === '/js/commento.js') {
+        const status = now.scriptStatus ?? 200
+        res.writeHead(status, { 'content-type': now.scriptContentType ?? 'text/javascript; charset=utf-8' })
+        res.end(status === 200 ? COMMENTO_SCRIPT : '404 page not found\n')
+        return
+      }
+      if (req.method === 'POST' && req.url === '/api/comment/count') {
+        apiBodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(now.apiBody ?? { success: true, commentCounts: {} }))
+        return
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n')
+    })
+  }
+}
+
+export function listen(server: http.Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, '127.0.0.1', () => resolve())
   })
 }
 
-function close(server: http.Server): Promise<void> {
+export function close(server: http.Server): Promise<void> {
   server.closeAllConnections()
   return new Promise((resolve) => server.close(() => resolve()))
 }

@@ -8,7 +8,7 @@
 
 import type { X509Certificate } from 'node:crypto'
 import { checkServerIdentity, type PeerCertificate } from 'node:tls'
-import { PLACEHOLDER_CERT_CN } from '../release/placeholder.js'
+import { isPlaceholderIssuer, PLACEHOLDER_ISSUER } from '../release/placeholder.js'
 import { failed, failedForNow, type ProbeCheck, passed, warned } from './probe-check.js'
 import type { CertificateInfo } from './site-report.js'
 
@@ -74,7 +74,7 @@ export function analyseTls(observation: TlsObservation, expect: CertificateExpec
     checks.push(
       failedForNow(
         'tls-chain',
-        `certificate not issued yet: the server still serves the stack's placeholder certificate (CN=${PLACEHOLDER_CERT_CN}); if this lasts, see the certbot container's log`,
+        `certificate not issued yet: the server still serves the stack's placeholder certificate (issuer O=${PLACEHOLDER_ISSUER}); if this lasts, see the certbot container's log`,
         ms,
       ),
     )
@@ -124,8 +124,9 @@ function commonName(certificate: X509Certificate): string {
   return attribute(certificate.subject, 'CN')[0] ?? distinguishedName(certificate.subject)
 }
 
+/** The stack's nginx makes it at start (stack/nginx/entrypoint.sh), self-signed, until certbot has one. */
 function isPlaceholder(leaf: X509Certificate): boolean {
-  return attribute(leaf.subject, 'CN').includes(PLACEHOLDER_CERT_CN)
+  return isSelfIssued(leaf) && isPlaceholderIssuer(distinguishedName(leaf.issuer))
 }
 
 function isStaging(chain: readonly X509Certificate[]): boolean {

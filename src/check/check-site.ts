@@ -151,8 +151,9 @@ async function resolveDomain(
   }
 }
 
-function where(target: Target): string {
-  const address = target.addresses[0]?.address ?? target.domain
+/** Where a connection went (the address it really used, when it got one), as `address:port`. */
+function where(target: Target, socket?: { remoteAddress?: string | undefined }): string {
+  const address = socket?.remoteAddress ?? target.addresses[0]?.address ?? target.domain
   return `${address.includes(':') ? `[${address}]` : address}:${target.port}`
 }
 
@@ -173,8 +174,13 @@ async function probeHttps(
     return { checks }
   }
   const { socket } = connection
-  checks.push(passed('tcp-443', `connected to ${where(target)}`, connection.tcpMs))
+  checks.push(passed('tcp-443', `connected to ${where(target, socket)}`, connection.tcpMs))
   const chain = servedChain(socket.getPeerCertificate(true))
+  if (chain.length === 0) {
+    socket.destroy()
+    checks.push(failed('tls-chain', 'the server sent no certificate: configure ssl_certificate in nginx', 0))
+    return { checks }
+  }
   const analysis = analyseTls(
     {
       protocol: socket.getProtocol() ?? 'unknown',
@@ -223,7 +229,7 @@ async function probeHttp(target: Target, context: AttemptContext): Promise<Probe
     if (!(error instanceof ConnectionFailure)) throw error
     return [connectionFailureCheck(error, 'tcp-80', where(target))]
   }
-  const checks = [passed('tcp-80', `connected to ${where(target)}`, connection.tcpMs)]
+  const checks = [passed('tcp-80', `connected to ${where(target, connection.socket)}`, connection.tcpMs)]
   const agent = reusingAgent('http', connection.socket, target, context.traffic)
   const challengePath = `/.well-known/acme-challenge/commento-deploy-check-${randomToken()}`
   try {

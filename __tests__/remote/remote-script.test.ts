@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { postgresEnvLines } from '../../src/release/postgres.js'
 import REMOTE_SCRIPT from '../../src/remote/remote.sh'
+import { PASSWORD_PLACEHOLDER } from '../../src/remote/remote-plan.js'
 import {
   buildRemoteCommand,
   compactScript,
@@ -17,7 +19,7 @@ const plan: RemotePlan = {
   remoteDir: '/opt/commento',
   releaseId: 'r0123456789ab',
   upload: { size: 10240, sha256: 'a'.repeat(64) },
-  postgresEnvTemplate: "POSTGRES_PASSWORD='@PASSWORD@'",
+  postgresEnvTemplate: "POSTGRES_PASSWORD='__CD_GENERATED_PASSWORD__'",
   postgresMajor: 17,
   postgresVolume: 'commento_postgres_volume',
   dbService: 'postgres',
@@ -79,6 +81,23 @@ describe('remote.sh', () => {
   })
 })
 
+describe('the generated Postgres password', () => {
+  it('has a placeholder that survives the .env rendering and that remote.sh replaces with builtins', () => {
+    // remotePlanFor passes the template without its last line break.
+    const template = postgresEnvLines(PASSWORD_PLACEHOLDER)
+    const lines = template.trim().split('\n')
+    expect(lines).toHaveLength(2)
+    for (const line of lines) expect(line).toContain(PASSWORD_PLACEHOLDER)
+    // The substitution loop of remote.sh, run by sh on the real template.
+    const loop = REMOTE_SCRIPT.slice(REMOTE_SCRIPT.indexOf('printf \'%s\\n\' "$CD_PG_ENV_TEMPLATE"'))
+    const substitution = loop.slice(0, loop.indexOf('done') + 4)
+    const out = sh(
+      `CD_PG_ENV_TEMPLATE=${shellQuote(template.trimEnd())}; password=0123abcd\n${substitution}`,
+    ).stdout
+    expect(out).toBe(postgresEnvLines('0123abcd'))
+  })
+})
+
 describe('buildRemoteCommand', () => {
   it('sets every parameter as a quoted assignment that sh reads back exactly', () => {
     const params = scriptParameters(plan)
@@ -86,7 +105,7 @@ describe('buildRemoteCommand', () => {
       `${params}\nprintf '%s|' "$CD_MODE" "$CD_DIR" "$CD_RELEASE" "$CD_ACTOR" "$CD_VOLUMES" "$CD_PG_ENV_TEMPLATE" "$CD_FORCE" "$CD_BACKUP" "$CD_KEEP"`,
     )
     expect(read.stdout).toBe(
-      "deploy|/opt/commento|r0123456789ab|o'brien|commento_postgres_volume certbot_etc_volume|POSTGRES_PASSWORD='@PASSWORD@'|0|1|5|",
+      "deploy|/opt/commento|r0123456789ab|o'brien|commento_postgres_volume certbot_etc_volume|POSTGRES_PASSWORD='__CD_GENERATED_PASSWORD__'|0|1|5|",
     )
   })
 

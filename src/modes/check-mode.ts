@@ -25,7 +25,7 @@ export interface CheckModeDependencies {
    * returns Markdown about the server (unit state, container states, the failing service's last log
    * lines, free disk). Not wired yet: without it, a failing check has no server diagnostics.
    */
-  readonly collectDiagnostics?: (settings: Settings) => Promise<string>
+  readonly collectDiagnostics?: (settings: Settings, reporter: Reporter) => Promise<string>
   /** Where GITHUB_REPOSITORY comes from. */
   readonly env?: NodeJS.ProcessEnv
 }
@@ -45,7 +45,7 @@ export function createCheckMode(dependencies: CheckModeDependencies = {}): ModeR
       const collect = dependencies.collectDiagnostics
       const diagnostics = await reporter.group(`Diagnostics from ${settings.ssh.host}`, async () => {
         try {
-          return await collect(settings)
+          return await collect(settings, reporter)
         } catch (error) {
           const message = `Diagnostics from ${settings.ssh?.host} could not be collected: ${errorText(error)}`
           reporter.warning(message)

@@ -10,7 +10,7 @@ export interface ReleaseBuilder {
   /** Renders the release for these settings from the stack files next to the bundle. */
   render(settings: Settings): Release
   pack(release: Release): Promise<Buffer>
-  /** The .env lines for a Postgres password, with `@PASSWORD@` where the password goes. */
+  /** The .env lines for a Postgres password, with PASSWORD_PLACEHOLDER where the password goes. */
   postgresEnvTemplate(): string
 }
 

@@ -2,10 +2,10 @@
 // remote phase, and turn a failure into a message that names the phase, the command and its output.
 import type { Settings } from '../inputs/settings.js'
 import { emptyOutcome, type RemoteEvent, type RemoteOutcome } from '../remote/remote-events.js'
-import { SshError } from '../ssh/ssh-error.js'
 import { type RemoteChannel, type RemoteRunResult, runRemote, type Verdict } from '../remote/remote-run.js'
 import { buildRemoteCommand, type RemotePlan } from '../remote/remote-script.js'
 import type { Reporter } from '../report/reporter.js'
+import { SshError } from '../ssh/ssh-error.js'
 
 /** The SSH side the modes need; src/ssh's session satisfies it. */
 export interface SshSessionLike {

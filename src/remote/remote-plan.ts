@@ -1,17 +1,26 @@
 // Settings (+ the rendered release) → the RemotePlan the script runs. Pure.
 import type { Settings } from '../inputs/settings.js'
+import { POSTGRES_HOST, POSTGRES_USER } from '../release/postgres.js'
+import { UNIT_COMPOSE_V1, UNIT_COMPOSE_V2 } from '../release/render-release.js'
 import type { RemoteMode, RemotePlan } from './remote-script.js'
 
-/** Names the stack in stack/ uses; a test checks them against the rendered compose file and unit. */
+/** Names the stack in stack/ uses; a test checks the volumes against the rendered compose file. */
 export const STACK_LAYOUT = {
   postgresVolume: 'commento_postgres_volume',
   volumes: ['commento_postgres_volume', 'certbot_etc_volume'],
-  dbService: 'postgres',
-  dbUser: 'commento',
+  dbService: POSTGRES_HOST,
+  dbUser: POSTGRES_USER,
   unitName: 'commento.service',
-  unitV2: 'systemd/commento.service',
-  unitV1: 'systemd/commento.service.compose-v1',
+  unitV2: UNIT_COMPOSE_V2,
+  unitV1: UNIT_COMPOSE_V1,
 } as const
+
+/**
+ * Stands for the Postgres password the server generates, in the .env lines the script appends there.
+ * Only URL-unreserved characters, so the URL encoding of postgresEnvLines leaves it intact; remote.sh
+ * replaces exactly this word.
+ */
+export const PASSWORD_PLACEHOLDER = '__CD_GENERATED_PASSWORD__'
 
 /** The Postgres major an image runs, when its tag starts with it (postgres:17-alpine → 17). */
 export function postgresMajorOf(image: string): number | undefined {
@@ -45,7 +54,8 @@ export function remotePlanFor(
     username: settings.ssh.username,
     remoteDir: settings.remoteDir,
     ...(release ? { releaseId: release.id, upload: { size: release.size, sha256: release.sha256 } } : {}),
-    postgresEnvTemplate: settings.postgresPassword === undefined ? postgresEnvTemplate : '',
+    // remote.sh prints the template with a line break of its own.
+    postgresEnvTemplate: settings.postgresPassword === undefined ? postgresEnvTemplate.trimEnd() : '',
     ...(major === undefined ? {} : { postgresMajor: major }),
     postgresVolume: STACK_LAYOUT.postgresVolume,
     volumes: STACK_LAYOUT.volumes,

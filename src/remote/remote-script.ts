@@ -13,7 +13,7 @@ export interface RemotePlan {
   readonly releaseId?: string
   /** Size and sha256 of the release tar the runner sends after `need-upload` (deploy). */
   readonly upload?: { readonly size: number; readonly sha256: string }
-  /** Lines appended to the release's .env with `@PASSWORD@` replaced by the password generated and kept on
+  /** Lines appended to the release's .env with PASSWORD_PLACEHOLDER replaced by the password generated and kept on
    * the server; empty when the user gave postgres-password (then .env already holds it). */
   readonly postgresEnvTemplate: string
   /** The Postgres major of postgres-image, when its tag says it; a data volume of another major stops the deploy. */

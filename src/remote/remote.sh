@@ -248,7 +248,7 @@ receive_release() {
     # Substituted by the shell itself (builtins only): a password on a command line shows in `ps`.
     printf '%s\n' "$CD_PG_ENV_TEMPLATE" | while IFS= read -r line; do
       case $line in
-      *@PASSWORD@*) printf '%s%s%s\n' "${line%%@PASSWORD@*}" "$password" "${line#*@PASSWORD@}" ;;
+      *__CD_GENERATED_PASSWORD__*) printf '%s%s%s\n' "${line%%__CD_GENERATED_PASSWORD__*}" "$password" "${line#*__CD_GENERATED_PASSWORD__}" ;;
       *) printf '%s\n' "$line" ;;
       esac
     done >>"$incoming/.env"

@@ -7,6 +7,8 @@ export interface PkiOptions {
    * a client trusting only the first one's root sees as an unknown issuer.
    */
   readonly namePrefix?: string
+  /** The openssl command to run (default: `openssl` on the PATH). */
+  readonly openssl?: string
 }
 
 export interface IssueOptions {

@@ -23,12 +23,13 @@ const DAY_MS = 86_400_000
 
 /**
  * Runs openssl; a missing binary fails with a message that names it.
+ * @param {string} command
  * @param {string[]} args
  * @param {string} cwd
  */
-async function openssl(args, cwd) {
+async function runOpenssl(command, args, cwd) {
   try {
-    return await run('openssl', args, { cwd })
+    return await run(command, args, { cwd })
   } catch (error) {
     const e = /** @type {NodeJS.ErrnoException & { stderr?: string }} */ (error)
     if (e.code === 'ENOENT') throw new Error('test-pki needs the `openssl` command: apt-get install openssl')
@@ -119,21 +120,19 @@ function randomHex(bytes) {
 }
 
 /**
- * An EC P-256 key (fast to make; what certbot makes by default since 2.0).
- * @param {string} path
- * @param {string} cwd
- */
-async function makeKey(path, cwd) {
-  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path], cwd)
-}
-
-/**
  * Creates a root and an intermediate under `dir` (which must be writable; it is created if missing).
  * @param {string} dir
  * @param {PkiOptions} [options]
  * @returns {Promise<Pki>}
  */
 export async function createTestPki(dir, options = {}) {
+  const command = options.openssl ?? 'openssl'
+  /** @type {(args: string[], cwd: string) => Promise<unknown>} */
+  const openssl = (args, cwd) => runOpenssl(command, args, cwd)
+  // An EC P-256 key: fast to make, and what certbot makes by default since 2.0.
+  /** @type {(path: string, cwd: string) => Promise<unknown>} */
+  const makeKey = (path, cwd) =>
+    openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path], cwd)
   const prefix = options.namePrefix ?? ''
   const organization = `${prefix}commento-deploy test`
   const rootCn = `${prefix}Test Root X1`

@@ -5,8 +5,7 @@ import { checkSiteLogged } from '../../src/check/logged-site-check.js'
 import type { SiteCheckOptions } from '../../src/check/site-report.js'
 import { parseInputs } from '../../src/inputs/input-helper.js'
 import type { Settings } from '../../src/inputs/settings.js'
-import { checkMode, createCheckMode } from '../../src/modes/check-mode.js'
-import { MODE_RUNNERS } from '../../src/modes/index.js'
+import { createCheckMode } from '../../src/modes/check-mode.js'
 import type { Reporter } from '../../src/report/reporter.js'
 import { makeKeyPair } from '../helpers/ssh-keys.js'
 import { type FakeSite, startFakeSite } from './fake-site.js'
@@ -43,10 +42,6 @@ async function start(options: Omit<Parameters<typeof startFakeSite>[0], 'domain'
   sites.push(site)
   return site
 }
-
-it('is the runner of mode: check', () => {
-  expect(MODE_RUNNERS.check).toBe(checkMode)
-})
 
 it('passes a healthy site: every check logged in one group, outputs set, summary written', async () => {
   const notAfter = daysFromNow(60)

@@ -23,7 +23,7 @@ export interface CheckModeDependencies {
   /**
    * The seam for diagnostics over SSH: called only when the check failed and SSH settings are given, it
    * returns Markdown about the server (unit state, container states, the failing service's last log
-   * lines, free disk). Not wired yet: without it, a failing check has no server diagnostics.
+   * lines, free disk). modes/index.ts wires it to diagnostics.ts; without it there are none.
    */
   readonly collectDiagnostics?: (settings: Settings, reporter: Reporter) => Promise<string>
   /** Where GITHUB_REPOSITORY comes from. */
@@ -69,8 +69,6 @@ export function createCheckMode(dependencies: CheckModeDependencies = {}): ModeR
     }
   }
 }
-
-export const checkMode: ModeRunner = createCheckMode()
 
 async function reportIssue(
   settings: Settings,

@@ -100,6 +100,17 @@ describe('checkSite on a healthy site', () => {
     expect(report.attempts).toBe(1)
   })
 
+  it('opens a new connection, and counts it, when the server does not keep the first one alive', async () => {
+    const closing = await site({
+      certificate: await pkis.serve({ names: [DOMAIN] }),
+      commento: { closeConnections: true },
+    })
+    const report = await checkFakeSite(closing, pkis)
+    expect(verdicts(report)).toEqual(ALL_PASS)
+    expect(report.traffic).toEqual({ connections: 3, requests: 4 })
+    expect(closing.connections).toEqual({ https: 2, http: 1 })
+  })
+
   it('passes a leaf issued by the root directly (no intermediate to serve)', async () => {
     const report = await checkFakeSite(
       await site({ certificate: await pkis.serve({ names: [DOMAIN], issuer: 'root' }) }),

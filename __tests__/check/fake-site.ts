@@ -17,6 +17,8 @@ export interface CommentoBehaviour {
   scriptStatus?: number
   scriptContentType?: string
   apiBody?: unknown
+  /** Answer with `Connection: close`, as a proxy without keep-alive does. */
+  closeConnections?: boolean
 }
 
 export type PortEightyBehaviour = 'stack' | 'no-redirect' | 'redirect-everything'
@@ -121,6 +123,7 @@ export function commentoListener(
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
       const now = behaviour()
+      if (now.closeConnections) res.setHeader('connection', 'close')
       if (now.status !== undefined) {
         res.writeHead(now.status, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>')
         return

@@ -19,3 +19,15 @@ export interface Release {
   /** path → sha256 (hex) of every file but manifest.json itself. */
   readonly manifest: Readonly<Record<string, string>>
 }
+
+/** One file of `stack/` as read from disk: what the release is rendered from. */
+export interface StackFile {
+  /** Relative to the stack folder, POSIX separators. */
+  readonly path: string
+  /** 0o755 when the file on disk is executable by anyone, else 0o644. */
+  readonly mode: number
+  readonly content: Buffer
+}
+
+/** Every file of `stack/`, sorted by path. */
+export type StackFiles = readonly StackFile[]

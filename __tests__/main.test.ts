@@ -15,6 +15,14 @@ const core = {
   summary: { addRaw: jest.fn(), write: jest.fn() },
 }
 jest.unstable_mockModule('@actions/core', () => core)
+// The modes have tests of their own; here a stand-in shows how run() handles what a mode returns.
+const modeRunner = jest.fn(async () => ({
+  outputs: { status: 'unhealthy' },
+  failure: 'https://comments.example.com is unhealthy: tls-chain: expired',
+}))
+jest.unstable_mockModule('../src/modes/index.js', () => ({
+  MODE_RUNNERS: { deploy: modeRunner, check: modeRunner, plan: modeRunner, rollback: modeRunner },
+}))
 const { run } = await import('../src/main.js')
 
 beforeEach(() => {
@@ -55,14 +63,17 @@ describe('run()', () => {
     )
   })
 
-  it('says clearly that a mode is not implemented instead of passing silently', async () => {
-    Object.assign(inputs, {
-      mode: 'rollback',
-      host: 'vps.example.com',
-      domain: 'comments.example.com',
-      password: 'secret-pw',
-    })
+  it("sets the mode's outputs and fails the step with its failure", async () => {
+    Object.assign(inputs, { mode: 'check', domain: 'comments.example.com' })
     await run()
-    expect(core.setFailed).toHaveBeenCalledWith(expect.stringMatching(/not implemented yet/))
+    expect(modeRunner).toHaveBeenCalledWith(
+      expect.objectContaining({ mode: 'check', domain: 'comments.example.com' }),
+      expect.anything(),
+    )
+    expect(core.setOutput).toHaveBeenCalledWith('status', 'unhealthy')
+    expect(core.setFailed).toHaveBeenCalledWith(
+      'https://comments.example.com is unhealthy: tls-chain: expired',
+    )
+    expect(process.exitCode).toBe(1)
   })
 })

@@ -9,11 +9,3 @@ export interface ModeResult {
 }
 
 export type ModeRunner = (settings: Settings, reporter: Reporter) => Promise<ModeResult>
-
-/** Thrown for a mode whose implementation has not landed yet: never a silent success. */
-export class NotImplementedError extends Error {
-  constructor(what: string) {
-    super(`${what} is not implemented yet in this version of commento-deploy.`)
-    this.name = 'NotImplementedError'
-  }
-}

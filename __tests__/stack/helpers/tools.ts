@@ -33,7 +33,7 @@ export function run(
     const child = spawn(command, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
     let stderr = ''
@@ -52,6 +52,10 @@ export function run(
       clearTimeout(timer)
       resolve({ code, stdout, stderr })
     })
-    child.stdin.end(options.input ?? '')
+    if (child.stdin) {
+      // A program that exits without reading its input is not an error here.
+      child.stdin.on('error', () => {})
+      child.stdin.end(options.input)
+    }
   })
 }

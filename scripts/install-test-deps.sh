@@ -4,7 +4,7 @@
 # the test host is built with. Idempotent: installs only what is missing, and says what it installs.
 set -euo pipefail
 
-packages=(openssh-server openssh-client nginx-light certbot pebble shellcheck systemd iproute2 util-linux sudo openssl curl procps)
+packages=(openssh-server openssh-client nginx-light certbot pebble shellcheck systemd iproute2 util-linux sudo openssl curl procps postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

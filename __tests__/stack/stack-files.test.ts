@@ -43,7 +43,6 @@ describe('scripts', () => {
       'certbot/deploy-hook.sh',
       'certbot/entrypoint.sh',
       'nginx/entrypoint.sh',
-      'postgres/initdb.d/10-md5-password.sh',
     ])
     for (const script of scripts) {
       const result = await run('shellcheck', [
@@ -148,7 +147,6 @@ describe('compose.yaml', () => {
     })
     expect(postgres.environment.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/)
     expect(postgres.env_file).toBeUndefined()
-    expect(postgres.volumes).toContain('./postgres/initdb.d:/docker-entrypoint-initdb.d:ro')
   })
 
   it('health: postgres with pg_isready, nginx with an HTTP probe; dependents wait for healthy', () => {

@@ -27,7 +27,6 @@ const REQUIRED_STACK_FILES = [
   'certbot/Dockerfile',
   'certbot/entrypoint.sh',
   'certbot/deploy-hook.sh',
-  'postgres/initdb.d/10-md5-password.sh',
   UNIT_COMPOSE_V2,
   UNIT_COMPOSE_V1,
 ]

@@ -6512,7 +6512,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve, reject) => {
+        return new Promise(async (resolve2, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6524,7 +6524,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve();
+          resolve2();
         });
       })(),
       NullCipher,
@@ -6542,7 +6542,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash2,
+      createHash: createHash5,
       createHmac,
       createSign,
       createVerify,
@@ -7230,11 +7230,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash2("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash5("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash2("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash5("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7399,8 +7399,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash2("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash2("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash5("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash5("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7440,7 +7440,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac(
           "sha1",
-          createHash2("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash5("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -7782,8 +7782,8 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = require("net");
     var { Duplex } = require("stream");
-    var { resolve } = require("path");
-    var { readFile } = require("fs");
+    var { resolve: resolve2 } = require("path");
+    var { readFile: readFile2 } = require("fs");
     var { execFile, spawn } = require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
@@ -7918,7 +7918,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve(__dirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve2(__dirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -8001,7 +8001,7 @@ var require_agent = __commonJS({
           cb = once(cb);
           let socketPath = this.socketPath;
           let triedCygpath = false;
-          readFile(socketPath, function readCygsocket(err, data) {
+          readFile2(socketPath, function readCygsocket(err, data) {
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
@@ -8010,7 +8010,7 @@ var require_agent = __commonJS({
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
                 socketPath = stdout.toString().replace(/[\r\n]/g, "");
-                readFile(socketPath, readCygsocket);
+                readFile2(socketPath, readCygsocket);
               });
               return;
             }
@@ -9762,7 +9762,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash2,
+      createHash: createHash5,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -10188,7 +10188,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash2(this.hashName);
+          const hash = createHash5(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11196,9 +11196,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash2(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash5(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash2(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash5(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended = Buffer.allocUnsafe(digest.length + chunk.length);
           extended.set(digest, 0);
           extended.set(chunk, digest.length);
@@ -13063,8 +13063,8 @@ var require_SFTP = __commonJS({
   "node_modules/ssh2/lib/protocol/SFTP.js"(exports2, module2) {
     "use strict";
     var EventEmitter = require("events");
-    var fs = require("fs");
-    var { constants } = fs;
+    var fs3 = require("fs");
+    var { constants } = fs3;
     var {
       Readable: ReadableStream2,
       Writable: WritableStream
@@ -13493,12 +13493,12 @@ var require_SFTP = __commonJS({
       fastGet(remotePath, localPath, opts, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        fastXfer(this, fs, remotePath, localPath, opts, cb);
+        fastXfer(this, fs3, remotePath, localPath, opts, cb);
       }
       fastPut(localPath, remotePath, opts, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        fastXfer(fs, this, localPath, remotePath, opts, cb);
+        fastXfer(fs3, this, localPath, remotePath, opts, cb);
       }
       readFile(path, options, callback_) {
         if (this.server)
@@ -13782,7 +13782,7 @@ var require_SFTP = __commonJS({
         if (!Buffer.isBuffer(where2) && typeof where2 !== "string")
           throw new Error("missing directory handle or path");
         if (typeof where2 === "string") {
-          const entries = [];
+          const entries2 = [];
           let e = 0;
           const reread = (err, handle) => {
             if (err)
@@ -13795,11 +13795,11 @@ var require_SFTP = __commonJS({
                 return this.close(handle, (err3) => {
                   if (err3)
                     return cb(err3);
-                  cb(void 0, entries);
+                  cb(void 0, entries2);
                 });
               }
               for (let i = 0; i < list.length; ++i, ++e)
-                entries[e] = list[i];
+                entries2[e] = list[i];
               reread(void 0, handle);
             });
           };
@@ -14759,13 +14759,13 @@ var require_SFTP = __commonJS({
             if (--left === 0)
               cb(err);
           };
-          if (srcHandle && (src === fs || src.outgoing.state === "open"))
+          if (srcHandle && (src === fs3 || src.outgoing.state === "open"))
             ++left;
-          if (dstHandle && (dst === fs || dst.outgoing.state === "open"))
+          if (dstHandle && (dst === fs3 || dst.outgoing.state === "open"))
             ++left;
-          if (srcHandle && (src === fs || src.outgoing.state === "open"))
+          if (srcHandle && (src === fs3 || src.outgoing.state === "open"))
             src.close(srcHandle, cbfinal);
-          if (dstHandle && (dst === fs || dst.outgoing.state === "open"))
+          if (dstHandle && (dst === fs3 || dst.outgoing.state === "open"))
             dst.close(dstHandle, cbfinal);
         } else {
           cb(err);
@@ -14781,7 +14781,7 @@ var require_SFTP = __commonJS({
           tryStat(null, { size: fileSize });
         function tryStat(err2, attrs) {
           if (err2) {
-            if (src !== fs) {
+            if (src !== fs3) {
               src.stat(srcPath, (err_, attrs_) => {
                 if (err_)
                   return onerror(err2);
@@ -16633,7 +16633,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports2, module2) {
     "use strict";
     var {
-      createHash: createHash2,
+      createHash: createHash5,
       getHashes,
       randomFillSync
     } = require("crypto");
@@ -16855,7 +16855,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash2(hashAlgo).update(key).digest("hex");
+              key = createHash5(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -20155,6 +20155,4141 @@ var require_lib2 = __commonJS({
   }
 });
 
+// node_modules/events-universal/default.js
+var require_default = __commonJS({
+  "node_modules/events-universal/default.js"(exports2, module2) {
+    module2.exports = require("events");
+  }
+});
+
+// node_modules/fast-fifo/fixed-size.js
+var require_fixed_size = __commonJS({
+  "node_modules/fast-fifo/fixed-size.js"(exports2, module2) {
+    module2.exports = class FixedFIFO {
+      constructor(hwm) {
+        if (!(hwm > 0) || (hwm - 1 & hwm) !== 0) throw new Error("Max size for a FixedFIFO should be a power of two");
+        this.buffer = new Array(hwm);
+        this.mask = hwm - 1;
+        this.top = 0;
+        this.btm = 0;
+        this.next = null;
+      }
+      clear() {
+        this.top = this.btm = 0;
+        this.next = null;
+        this.buffer.fill(void 0);
+      }
+      push(data) {
+        if (this.buffer[this.top] !== void 0) return false;
+        this.buffer[this.top] = data;
+        this.top = this.top + 1 & this.mask;
+        return true;
+      }
+      shift() {
+        const last = this.buffer[this.btm];
+        if (last === void 0) return void 0;
+        this.buffer[this.btm] = void 0;
+        this.btm = this.btm + 1 & this.mask;
+        return last;
+      }
+      peek() {
+        return this.buffer[this.btm];
+      }
+      isEmpty() {
+        return this.buffer[this.btm] === void 0;
+      }
+    };
+  }
+});
+
+// node_modules/fast-fifo/index.js
+var require_fast_fifo = __commonJS({
+  "node_modules/fast-fifo/index.js"(exports2, module2) {
+    var FixedFIFO = require_fixed_size();
+    module2.exports = class FastFIFO {
+      constructor(hwm) {
+        this.hwm = hwm || 16;
+        this.head = new FixedFIFO(this.hwm);
+        this.tail = this.head;
+        this.length = 0;
+      }
+      clear() {
+        this.head = this.tail;
+        this.head.clear();
+        this.length = 0;
+      }
+      push(val) {
+        this.length++;
+        if (!this.head.push(val)) {
+          const prev = this.head;
+          this.head = prev.next = new FixedFIFO(2 * this.head.buffer.length);
+          this.head.push(val);
+        }
+      }
+      shift() {
+        if (this.length !== 0) this.length--;
+        const val = this.tail.shift();
+        if (val === void 0 && this.tail.next) {
+          const next = this.tail.next;
+          this.tail.next = null;
+          this.tail = next;
+          return this.tail.shift();
+        }
+        return val;
+      }
+      peek() {
+        const val = this.tail.peek();
+        if (val === void 0 && this.tail.next) return this.tail.next.peek();
+        return val;
+      }
+      isEmpty() {
+        return this.length === 0;
+      }
+    };
+  }
+});
+
+// node_modules/b4a/index.js
+var require_b4a = __commonJS({
+  "node_modules/b4a/index.js"(exports2, module2) {
+    function isBuffer(value) {
+      return Buffer.isBuffer(value) || value instanceof Uint8Array;
+    }
+    function isEncoding(encoding) {
+      return Buffer.isEncoding(encoding);
+    }
+    function alloc(size, fill2, encoding) {
+      return Buffer.alloc(size, fill2, encoding);
+    }
+    function allocUnsafe(size) {
+      return Buffer.allocUnsafe(size);
+    }
+    function allocUnsafeSlow(size) {
+      return Buffer.allocUnsafeSlow(size);
+    }
+    function byteLength(string, encoding) {
+      return Buffer.byteLength(string, encoding);
+    }
+    function compare(a, b) {
+      return Buffer.compare(a, b);
+    }
+    function concat(buffers, totalLength) {
+      return Buffer.concat(buffers, totalLength);
+    }
+    function copy(source, target, targetStart, start, end) {
+      return toBuffer(source).copy(target, targetStart, start, end);
+    }
+    function equals(a, b) {
+      return toBuffer(a).equals(b);
+    }
+    function fill(buffer, value, offset, end, encoding) {
+      return toBuffer(buffer).fill(value, offset, end, encoding);
+    }
+    function from(value, encodingOrOffset, length) {
+      return Buffer.from(value, encodingOrOffset, length);
+    }
+    function includes(buffer, value, byteOffset, encoding) {
+      return toBuffer(buffer).includes(value, byteOffset, encoding);
+    }
+    function indexOf(buffer, value, byfeOffset, encoding) {
+      return toBuffer(buffer).indexOf(value, byfeOffset, encoding);
+    }
+    function lastIndexOf(buffer, value, byteOffset, encoding) {
+      return toBuffer(buffer).lastIndexOf(value, byteOffset, encoding);
+    }
+    function swap16(buffer) {
+      return toBuffer(buffer).swap16();
+    }
+    function swap32(buffer) {
+      return toBuffer(buffer).swap32();
+    }
+    function swap64(buffer) {
+      return toBuffer(buffer).swap64();
+    }
+    function toBuffer(buffer) {
+      if (Buffer.isBuffer(buffer)) return buffer;
+      return Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    }
+    function toString(buffer, encoding, start, end) {
+      return toBuffer(buffer).toString(encoding, start, end);
+    }
+    function toHex(buffer, start, end) {
+      return toBuffer(buffer).toString("hex", start, end);
+    }
+    function write(buffer, string, offset, length, encoding) {
+      return toBuffer(buffer).write(string, offset, length, encoding);
+    }
+    function readDoubleBE(buffer, offset) {
+      return toBuffer(buffer).readDoubleBE(offset);
+    }
+    function readDoubleLE(buffer, offset) {
+      return toBuffer(buffer).readDoubleLE(offset);
+    }
+    function readFloatBE(buffer, offset) {
+      return toBuffer(buffer).readFloatBE(offset);
+    }
+    function readFloatLE(buffer, offset) {
+      return toBuffer(buffer).readFloatLE(offset);
+    }
+    function readInt32BE(buffer, offset) {
+      return toBuffer(buffer).readInt32BE(offset);
+    }
+    function readInt32LE(buffer, offset) {
+      return toBuffer(buffer).readInt32LE(offset);
+    }
+    function readUInt32BE(buffer, offset) {
+      return toBuffer(buffer).readUInt32BE(offset);
+    }
+    function readUInt32LE(buffer, offset) {
+      return toBuffer(buffer).readUInt32LE(offset);
+    }
+    function writeDoubleBE(buffer, value, offset) {
+      return toBuffer(buffer).writeDoubleBE(value, offset);
+    }
+    function writeDoubleLE(buffer, value, offset) {
+      return toBuffer(buffer).writeDoubleLE(value, offset);
+    }
+    function writeFloatBE(buffer, value, offset) {
+      return toBuffer(buffer).writeFloatBE(value, offset);
+    }
+    function writeFloatLE(buffer, value, offset) {
+      return toBuffer(buffer).writeFloatLE(value, offset);
+    }
+    function writeInt32BE(buffer, value, offset) {
+      return toBuffer(buffer).writeInt32BE(value, offset);
+    }
+    function writeInt32LE(buffer, value, offset) {
+      return toBuffer(buffer).writeInt32LE(value, offset);
+    }
+    function writeUInt32BE(buffer, value, offset) {
+      return toBuffer(buffer).writeUInt32BE(value, offset);
+    }
+    function writeUInt32LE(buffer, value, offset) {
+      return toBuffer(buffer).writeUInt32LE(value, offset);
+    }
+    module2.exports = {
+      isBuffer,
+      isEncoding,
+      alloc,
+      allocUnsafe,
+      allocUnsafeSlow,
+      byteLength,
+      compare,
+      concat,
+      copy,
+      equals,
+      fill,
+      from,
+      includes,
+      indexOf,
+      lastIndexOf,
+      swap16,
+      swap32,
+      swap64,
+      toBuffer,
+      toString,
+      toHex,
+      write,
+      readDoubleBE,
+      readDoubleLE,
+      readFloatBE,
+      readFloatLE,
+      readInt32BE,
+      readInt32LE,
+      readUInt32BE,
+      readUInt32LE,
+      writeDoubleBE,
+      writeDoubleLE,
+      writeFloatBE,
+      writeFloatLE,
+      writeInt32BE,
+      writeInt32LE,
+      writeUInt32BE,
+      writeUInt32LE
+    };
+  }
+});
+
+// node_modules/text-decoder/lib/pass-through-decoder.js
+var require_pass_through_decoder = __commonJS({
+  "node_modules/text-decoder/lib/pass-through-decoder.js"(exports2, module2) {
+    var b4a = require_b4a();
+    module2.exports = class PassThroughDecoder {
+      constructor(encoding) {
+        this.encoding = encoding;
+      }
+      get remaining() {
+        return 0;
+      }
+      decode(data) {
+        return b4a.toString(data, this.encoding);
+      }
+      flush() {
+        return "";
+      }
+    };
+  }
+});
+
+// node_modules/text-decoder/lib/utf8-decoder.js
+var require_utf8_decoder = __commonJS({
+  "node_modules/text-decoder/lib/utf8-decoder.js"(exports2, module2) {
+    var b4a = require_b4a();
+    module2.exports = class UTF8Decoder {
+      constructor() {
+        this._reset();
+      }
+      get remaining() {
+        return this.bytesSeen;
+      }
+      decode(data) {
+        if (data.byteLength === 0) return "";
+        if (this.bytesNeeded === 0 && trailingIncomplete(data, 0) === 0) {
+          this.bytesSeen = trailingBytesSeen(data);
+          return b4a.toString(data, "utf8");
+        }
+        let result = "";
+        let start = 0;
+        if (this.bytesNeeded > 0) {
+          while (start < data.byteLength) {
+            const byte = data[start];
+            if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+              result += "\uFFFD";
+              this._reset();
+              break;
+            }
+            this.lowerBoundary = 128;
+            this.upperBoundary = 191;
+            this.codePoint = this.codePoint << 6 | byte & 63;
+            this.bytesSeen++;
+            start++;
+            if (this.bytesSeen === this.bytesNeeded) {
+              result += String.fromCodePoint(this.codePoint);
+              this._reset();
+              break;
+            }
+          }
+          if (this.bytesNeeded > 0) return result;
+        }
+        const trailing = trailingIncomplete(data, start);
+        const end = data.byteLength - trailing;
+        if (end > start) result += b4a.toString(data, "utf8", start, end);
+        for (let i = end; i < data.byteLength; i++) {
+          const byte = data[i];
+          if (this.bytesNeeded === 0) {
+            if (byte <= 127) {
+              this.bytesSeen = 0;
+              result += String.fromCharCode(byte);
+            } else if (byte >= 194 && byte <= 223) {
+              this.bytesNeeded = 2;
+              this.bytesSeen = 1;
+              this.codePoint = byte & 31;
+            } else if (byte >= 224 && byte <= 239) {
+              if (byte === 224) this.lowerBoundary = 160;
+              else if (byte === 237) this.upperBoundary = 159;
+              this.bytesNeeded = 3;
+              this.bytesSeen = 1;
+              this.codePoint = byte & 15;
+            } else if (byte >= 240 && byte <= 244) {
+              if (byte === 240) this.lowerBoundary = 144;
+              else if (byte === 244) this.upperBoundary = 143;
+              this.bytesNeeded = 4;
+              this.bytesSeen = 1;
+              this.codePoint = byte & 7;
+            } else {
+              this.bytesSeen = 1;
+              result += "\uFFFD";
+            }
+            continue;
+          }
+          if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+            result += "\uFFFD";
+            i--;
+            this._reset();
+            continue;
+          }
+          this.lowerBoundary = 128;
+          this.upperBoundary = 191;
+          this.codePoint = this.codePoint << 6 | byte & 63;
+          this.bytesSeen++;
+          if (this.bytesSeen === this.bytesNeeded) {
+            result += String.fromCodePoint(this.codePoint);
+            this._reset();
+          }
+        }
+        return result;
+      }
+      flush() {
+        const result = this.bytesNeeded > 0 ? "\uFFFD" : "";
+        this._reset();
+        return result;
+      }
+      _reset() {
+        this.codePoint = 0;
+        this.bytesNeeded = 0;
+        this.bytesSeen = 0;
+        this.lowerBoundary = 128;
+        this.upperBoundary = 191;
+      }
+    };
+    function trailingIncomplete(data, start) {
+      const len = data.byteLength;
+      if (len <= start) return 0;
+      const limit = Math.max(start, len - 4);
+      let i = len - 1;
+      while (i > limit && (data[i] & 192) === 128) i--;
+      if (i < start) return 0;
+      const byte = data[i];
+      let needed;
+      if (byte <= 127) return 0;
+      if (byte >= 194 && byte <= 223) needed = 2;
+      else if (byte >= 224 && byte <= 239) needed = 3;
+      else if (byte >= 240 && byte <= 244) needed = 4;
+      else return 0;
+      const available = len - i;
+      return available < needed ? available : 0;
+    }
+    function trailingBytesSeen(data) {
+      const len = data.byteLength;
+      if (len === 0) return 0;
+      const last = data[len - 1];
+      if (last <= 127) return 0;
+      if ((last & 192) !== 128) return 1;
+      const limit = Math.max(0, len - 4);
+      let i = len - 2;
+      while (i >= limit && (data[i] & 192) === 128) i--;
+      if (i < 0) return 1;
+      const first = data[i];
+      let needed;
+      if (first >= 194 && first <= 223) needed = 2;
+      else if (first >= 224 && first <= 239) needed = 3;
+      else if (first >= 240 && first <= 244) needed = 4;
+      else return 1;
+      if (len - i !== needed) return 1;
+      if (needed >= 3) {
+        const second = data[i + 1];
+        if (first === 224 && second < 160) return 1;
+        if (first === 237 && second > 159) return 1;
+        if (first === 240 && second < 144) return 1;
+        if (first === 244 && second > 143) return 1;
+      }
+      return 0;
+    }
+  }
+});
+
+// node_modules/text-decoder/index.js
+var require_text_decoder = __commonJS({
+  "node_modules/text-decoder/index.js"(exports2, module2) {
+    var PassThroughDecoder = require_pass_through_decoder();
+    var UTF8Decoder = require_utf8_decoder();
+    module2.exports = class TextDecoder {
+      constructor(encoding = "utf8") {
+        this.encoding = normalizeEncoding(encoding);
+        switch (this.encoding) {
+          case "utf8":
+            this.decoder = new UTF8Decoder();
+            break;
+          case "utf16le":
+          case "base64":
+            throw new Error("Unsupported encoding: " + this.encoding);
+          default:
+            this.decoder = new PassThroughDecoder(this.encoding);
+        }
+      }
+      get remaining() {
+        return this.decoder.remaining;
+      }
+      push(data) {
+        if (typeof data === "string") return data;
+        return this.decoder.decode(data);
+      }
+      // For Node.js compatibility
+      write(data) {
+        return this.push(data);
+      }
+      end(data) {
+        let result = "";
+        if (data) result = this.push(data);
+        result += this.decoder.flush();
+        return result;
+      }
+    };
+    function normalizeEncoding(encoding) {
+      encoding = encoding.toLowerCase();
+      switch (encoding) {
+        case "utf8":
+        case "utf-8":
+          return "utf8";
+        case "ucs2":
+        case "ucs-2":
+        case "utf16le":
+        case "utf-16le":
+          return "utf16le";
+        case "latin1":
+        case "binary":
+          return "latin1";
+        case "base64":
+        case "ascii":
+        case "hex":
+          return encoding;
+        default:
+          throw new Error("Unknown encoding: " + encoding);
+      }
+    }
+  }
+});
+
+// node_modules/streamx/lib/errors.js
+var require_errors2 = __commonJS({
+  "node_modules/streamx/lib/errors.js"(exports2, module2) {
+    module2.exports = class StreamError extends Error {
+      constructor(msg, code, fn = StreamError) {
+        super(msg);
+        this.code = code;
+        if (Error.captureStackTrace) {
+          Error.captureStackTrace(this, fn);
+        }
+      }
+      static isStreamDestroyed(err) {
+        return err && err.code === "STREAM_DESTROYED";
+      }
+      static isPrematureClose(err) {
+        return err && err.code === "PREMATURE_CLOSE";
+      }
+      static isAborted(err) {
+        return err && err.code === "ABORTED";
+      }
+      static isBadArgument(err) {
+        return err && err.code === "BAD_ARGUMENT";
+      }
+      get name() {
+        return "StreamError";
+      }
+      static STREAM_DESTROYED() {
+        return new StreamError("Stream was destroyed", "STREAM_DESTROYED", StreamError.STREAM_DESTROYED);
+      }
+      static PREMATURE_CLOSE(msg = "Premature close") {
+        return new StreamError(msg, "PREMATURE_CLOSE", StreamError.PREMATURE_CLOSE);
+      }
+      static ABORTED() {
+        return new StreamError("Stream aborted", "ABORTED", StreamError.ABORTED);
+      }
+      static BAD_ARGUMENT(msg = "Bad argument") {
+        return new StreamError(msg, "BAD_ARGUMENT", StreamError.BAD_ARGUMENT);
+      }
+    };
+  }
+});
+
+// node_modules/streamx/index.js
+var require_streamx = __commonJS({
+  "node_modules/streamx/index.js"(exports2, module2) {
+    var { EventEmitter } = require_default();
+    var FIFO = require_fast_fifo();
+    var TextDecoder2 = require_text_decoder();
+    var StreamError = require_errors2();
+    var qmt = typeof queueMicrotask === "undefined" ? (fn) => global.process.nextTick(fn) : queueMicrotask;
+    var MAX = (1 << 29) - 1;
+    var OPENING = 1;
+    var PREDESTROYING = 2;
+    var DESTROYING = 4;
+    var DESTROYED = 8;
+    var NOT_OPENING = MAX ^ OPENING;
+    var NOT_PREDESTROYING = MAX ^ PREDESTROYING;
+    var READ_ACTIVE = 1 << 4;
+    var READ_UPDATING = 2 << 4;
+    var READ_PRIMARY = 4 << 4;
+    var READ_QUEUED = 8 << 4;
+    var READ_RESUMED = 16 << 4;
+    var READ_PIPE_DRAINED = 32 << 4;
+    var READ_ENDING = 64 << 4;
+    var READ_EMIT_DATA = 128 << 4;
+    var READ_EMIT_READABLE = 256 << 4;
+    var READ_EMITTED_READABLE = 512 << 4;
+    var READ_DONE = 1024 << 4;
+    var READ_NEXT_TICK = 2048 << 4;
+    var READ_NEEDS_PUSH = 4096 << 4;
+    var READ_READ_AHEAD = 8192 << 4;
+    var READ_FLOWING = READ_RESUMED | READ_PIPE_DRAINED;
+    var READ_ACTIVE_AND_NEEDS_PUSH = READ_ACTIVE | READ_NEEDS_PUSH;
+    var READ_PRIMARY_AND_ACTIVE = READ_PRIMARY | READ_ACTIVE;
+    var READ_EMIT_READABLE_AND_QUEUED = READ_EMIT_READABLE | READ_QUEUED;
+    var READ_RESUMED_READ_AHEAD = READ_RESUMED | READ_READ_AHEAD;
+    var READ_NOT_ACTIVE = MAX ^ READ_ACTIVE;
+    var READ_NON_PRIMARY = MAX ^ READ_PRIMARY;
+    var READ_NON_PRIMARY_AND_PUSHED = MAX ^ (READ_PRIMARY | READ_NEEDS_PUSH);
+    var READ_PUSHED = MAX ^ READ_NEEDS_PUSH;
+    var READ_PAUSED = MAX ^ READ_RESUMED;
+    var READ_NOT_QUEUED = MAX ^ (READ_QUEUED | READ_EMITTED_READABLE);
+    var READ_NOT_ENDING = MAX ^ READ_ENDING;
+    var READ_PIPE_NOT_DRAINED = MAX ^ READ_FLOWING;
+    var READ_NOT_NEXT_TICK = MAX ^ READ_NEXT_TICK;
+    var READ_NOT_UPDATING = MAX ^ READ_UPDATING;
+    var READ_NO_READ_AHEAD = MAX ^ READ_READ_AHEAD;
+    var READ_PAUSED_NO_READ_AHEAD = MAX ^ READ_RESUMED_READ_AHEAD;
+    var WRITE_ACTIVE = 1 << 18;
+    var WRITE_UPDATING = 2 << 18;
+    var WRITE_PRIMARY = 4 << 18;
+    var WRITE_QUEUED = 8 << 18;
+    var WRITE_UNDRAINED = 16 << 18;
+    var WRITE_DONE = 32 << 18;
+    var WRITE_EMIT_DRAIN = 64 << 18;
+    var WRITE_NEXT_TICK = 128 << 18;
+    var WRITE_WRITING = 256 << 18;
+    var WRITE_FINISHING = 512 << 18;
+    var WRITE_CORKED = 1024 << 18;
+    var WRITE_NOT_ACTIVE = MAX ^ (WRITE_ACTIVE | WRITE_WRITING);
+    var WRITE_NON_PRIMARY = MAX ^ WRITE_PRIMARY;
+    var WRITE_NOT_FINISHING = MAX ^ (WRITE_ACTIVE | WRITE_FINISHING);
+    var WRITE_DRAINED = MAX ^ WRITE_UNDRAINED;
+    var WRITE_NOT_QUEUED = MAX ^ WRITE_QUEUED;
+    var WRITE_NOT_NEXT_TICK = MAX ^ WRITE_NEXT_TICK;
+    var WRITE_NOT_UPDATING = MAX ^ WRITE_UPDATING;
+    var WRITE_NOT_CORKED = MAX ^ WRITE_CORKED;
+    var ACTIVE = READ_ACTIVE | WRITE_ACTIVE;
+    var NOT_ACTIVE = MAX ^ ACTIVE;
+    var DONE = READ_DONE | WRITE_DONE;
+    var DESTROY_STATUS = DESTROYING | DESTROYED | PREDESTROYING;
+    var OPEN_STATUS = DESTROY_STATUS | OPENING;
+    var AUTO_DESTROY = DESTROY_STATUS | DONE;
+    var NON_PRIMARY = WRITE_NON_PRIMARY & READ_NON_PRIMARY;
+    var ACTIVE_OR_TICKING = WRITE_NEXT_TICK | READ_NEXT_TICK;
+    var TICKING = ACTIVE_OR_TICKING & NOT_ACTIVE;
+    var IS_OPENING = OPEN_STATUS | TICKING;
+    var READ_PRIMARY_STATUS = OPEN_STATUS | READ_ENDING | READ_DONE;
+    var READ_STATUS = OPEN_STATUS | READ_DONE | READ_QUEUED;
+    var READ_ENDING_STATUS = OPEN_STATUS | READ_ENDING | READ_QUEUED;
+    var READ_READABLE_STATUS = OPEN_STATUS | READ_EMIT_READABLE | READ_QUEUED | READ_EMITTED_READABLE;
+    var SHOULD_NOT_READ = OPEN_STATUS | READ_ACTIVE | READ_ENDING | READ_DONE | READ_NEEDS_PUSH | READ_READ_AHEAD;
+    var READ_BACKPRESSURE_STATUS = DESTROY_STATUS | READ_ENDING | READ_DONE;
+    var READ_UPDATE_SYNC_STATUS = READ_UPDATING | OPEN_STATUS | READ_NEXT_TICK | READ_PRIMARY;
+    var READ_NEXT_TICK_OR_OPENING = READ_NEXT_TICK | OPENING;
+    var WRITE_PRIMARY_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_DONE;
+    var WRITE_QUEUED_AND_UNDRAINED = WRITE_QUEUED | WRITE_UNDRAINED;
+    var WRITE_QUEUED_AND_ACTIVE = WRITE_QUEUED | WRITE_ACTIVE;
+    var WRITE_DRAIN_STATUS = WRITE_QUEUED | WRITE_UNDRAINED | OPEN_STATUS | WRITE_ACTIVE;
+    var WRITE_STATUS = OPEN_STATUS | WRITE_ACTIVE | WRITE_QUEUED | WRITE_CORKED;
+    var WRITE_PRIMARY_AND_ACTIVE = WRITE_PRIMARY | WRITE_ACTIVE;
+    var WRITE_ACTIVE_AND_WRITING = WRITE_ACTIVE | WRITE_WRITING;
+    var WRITE_FINISHING_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_QUEUED_AND_ACTIVE | WRITE_DONE;
+    var WRITE_BACKPRESSURE_STATUS = WRITE_UNDRAINED | DESTROY_STATUS | WRITE_FINISHING | WRITE_DONE;
+    var WRITE_UPDATE_SYNC_STATUS = WRITE_UPDATING | OPEN_STATUS | WRITE_NEXT_TICK | WRITE_PRIMARY;
+    var WRITE_DROP_DATA = WRITE_FINISHING | WRITE_DONE | DESTROY_STATUS;
+    var asyncIterator = Symbol.asyncIterator || /* @__PURE__ */ Symbol("asyncIterator");
+    var WritableState = class {
+      constructor(stream, { highWaterMark = 16384, map = null, mapWritable, byteLength, byteLengthWritable } = {}) {
+        this.stream = stream;
+        this.queue = new FIFO();
+        this.highWaterMark = highWaterMark;
+        this.buffered = 0;
+        this.error = null;
+        this.pipeline = null;
+        this.drains = null;
+        this.byteLength = byteLengthWritable || byteLength || defaultByteLength;
+        this.map = mapWritable || map;
+        this.afterWrite = afterWrite.bind(this);
+        this.afterUpdateNextTick = updateWriteNT.bind(this);
+      }
+      get ending() {
+        return (this.stream._duplexState & WRITE_FINISHING) !== 0;
+      }
+      get ended() {
+        return (this.stream._duplexState & WRITE_DONE) !== 0;
+      }
+      push(data) {
+        if ((this.stream._duplexState & WRITE_DROP_DATA) !== 0) return false;
+        if (this.map !== null) data = this.map(data);
+        this.buffered += this.byteLength(data);
+        this.queue.push(data);
+        if (this.buffered < this.highWaterMark) {
+          this.stream._duplexState |= WRITE_QUEUED;
+          return true;
+        }
+        this.stream._duplexState |= WRITE_QUEUED_AND_UNDRAINED;
+        return false;
+      }
+      shift() {
+        const data = this.queue.shift();
+        this.buffered -= this.byteLength(data);
+        if (this.buffered === 0) this.stream._duplexState &= WRITE_NOT_QUEUED;
+        return data;
+      }
+      end(data) {
+        if (typeof data === "function") {
+          this.stream.once("finish", data);
+        } else if (data !== void 0 && data !== null) {
+          this.push(data);
+        }
+        this.stream._duplexState = (this.stream._duplexState | WRITE_FINISHING) & WRITE_NON_PRIMARY;
+      }
+      autoBatch(data, cb) {
+        const buffer = [];
+        const stream = this.stream;
+        buffer.push(data);
+        while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED_AND_ACTIVE) {
+          buffer.push(stream._writableState.shift());
+        }
+        if ((stream._duplexState & OPEN_STATUS) !== 0) return cb(null);
+        stream._writev(buffer, cb);
+      }
+      update() {
+        const stream = this.stream;
+        stream._duplexState |= WRITE_UPDATING;
+        do {
+          while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED) {
+            const data = this.shift();
+            stream._duplexState |= WRITE_ACTIVE_AND_WRITING;
+            stream._write(data, this.afterWrite);
+          }
+          if ((stream._duplexState & WRITE_PRIMARY_AND_ACTIVE) === 0) this.updateNonPrimary();
+        } while (this.continueUpdate() === true);
+        stream._duplexState &= WRITE_NOT_UPDATING;
+      }
+      updateNonPrimary() {
+        const stream = this.stream;
+        if ((stream._duplexState & WRITE_FINISHING_STATUS) === WRITE_FINISHING) {
+          stream._duplexState = stream._duplexState | WRITE_ACTIVE;
+          stream._final(afterFinal.bind(this));
+          return;
+        }
+        if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+          if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+            stream._duplexState |= ACTIVE;
+            stream._destroy(afterDestroy.bind(this));
+          }
+          return;
+        }
+        if ((stream._duplexState & IS_OPENING) === OPENING) {
+          stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING;
+          stream._open(afterOpen.bind(this));
+        }
+      }
+      continueUpdate() {
+        if ((this.stream._duplexState & WRITE_NEXT_TICK) === 0) return false;
+        this.stream._duplexState &= WRITE_NOT_NEXT_TICK;
+        return true;
+      }
+      updateCallback() {
+        if ((this.stream._duplexState & WRITE_UPDATE_SYNC_STATUS) === WRITE_PRIMARY) {
+          this.update();
+        } else {
+          this.updateNextTick();
+        }
+      }
+      updateNextTick() {
+        if ((this.stream._duplexState & WRITE_NEXT_TICK) !== 0) return;
+        this.stream._duplexState |= WRITE_NEXT_TICK;
+        if ((this.stream._duplexState & WRITE_UPDATING) === 0) qmt(this.afterUpdateNextTick);
+      }
+    };
+    var ReadableState = class {
+      constructor(stream, { highWaterMark = 16384, map = null, mapReadable, byteLength, byteLengthReadable } = {}) {
+        this.stream = stream;
+        this.queue = new FIFO();
+        this.highWaterMark = highWaterMark === 0 ? 1 : highWaterMark;
+        this.buffered = 0;
+        this.readAhead = highWaterMark > 0;
+        this.error = null;
+        this.pipeline = null;
+        this.byteLength = byteLengthReadable || byteLength || defaultByteLength;
+        this.map = mapReadable || map;
+        this.pipeTo = null;
+        this.afterRead = afterRead.bind(this);
+        this.afterUpdateNextTick = updateReadNT.bind(this);
+      }
+      get ending() {
+        return (this.stream._duplexState & READ_ENDING) !== 0;
+      }
+      get ended() {
+        return (this.stream._duplexState & READ_DONE) !== 0;
+      }
+      pipe(pipeTo, cb) {
+        if (this.pipeTo !== null) throw StreamError.BAD_ARGUMENT("Can only pipe to one destination");
+        if (typeof cb !== "function") cb = null;
+        this.stream._duplexState |= READ_PIPE_DRAINED;
+        this.pipeTo = pipeTo;
+        this.pipeline = new Pipeline(this.stream, pipeTo, cb);
+        if (cb) this.stream.on("error", noop3);
+        if (isStreamx(pipeTo)) {
+          pipeTo._writableState.pipeline = this.pipeline;
+          if (cb) pipeTo.on("error", noop3);
+          pipeTo.on("finish", this.pipeline.finished.bind(this.pipeline));
+        } else {
+          const onerror = this.pipeline.done.bind(this.pipeline, pipeTo);
+          const onclose = this.pipeline.done.bind(this.pipeline, pipeTo, null);
+          pipeTo.on("error", onerror);
+          pipeTo.on("close", onclose);
+          pipeTo.on("finish", this.pipeline.finished.bind(this.pipeline));
+        }
+        pipeTo.on("drain", afterDrain.bind(this));
+        this.stream.emit("piping", pipeTo);
+        pipeTo.emit("pipe", this.stream);
+      }
+      push(data) {
+        const stream = this.stream;
+        if (data === null) {
+          this.highWaterMark = 0;
+          stream._duplexState = (stream._duplexState | READ_ENDING) & READ_NON_PRIMARY_AND_PUSHED;
+          return false;
+        }
+        if (this.map !== null) {
+          data = this.map(data);
+          if (data === null) {
+            stream._duplexState &= READ_PUSHED;
+            return this.buffered < this.highWaterMark;
+          }
+        }
+        this.buffered += this.byteLength(data);
+        this.queue.push(data);
+        stream._duplexState = (stream._duplexState | READ_QUEUED) & READ_PUSHED;
+        return this.buffered < this.highWaterMark;
+      }
+      shift() {
+        const data = this.queue.shift();
+        this.buffered -= this.byteLength(data);
+        if (this.buffered === 0) {
+          this.stream._duplexState &= READ_NOT_QUEUED;
+        }
+        return data;
+      }
+      unshift(data) {
+        const pending = [this.map !== null ? this.map(data) : data];
+        while (this.buffered > 0) pending.push(this.shift());
+        for (let i = 0; i < pending.length - 1; i++) {
+          const data2 = pending[i];
+          this.buffered += this.byteLength(data2);
+          this.queue.push(data2);
+        }
+        this.push(pending[pending.length - 1]);
+      }
+      read() {
+        const stream = this.stream;
+        if ((stream._duplexState & READ_STATUS) === READ_QUEUED) {
+          const data = this.shift();
+          if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+            stream._duplexState &= READ_PIPE_NOT_DRAINED;
+          }
+          if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+            stream.emit("data", data);
+          }
+          return data;
+        }
+        if (this.readAhead === false) {
+          stream._duplexState |= READ_READ_AHEAD;
+          this.updateNextTick();
+        }
+        return null;
+      }
+      drain() {
+        const stream = this.stream;
+        while ((stream._duplexState & READ_STATUS) === READ_QUEUED && (stream._duplexState & READ_FLOWING) !== 0) {
+          const data = this.shift();
+          if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+            stream._duplexState &= READ_PIPE_NOT_DRAINED;
+          }
+          if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+            stream.emit("data", data);
+          }
+        }
+      }
+      update() {
+        const stream = this.stream;
+        stream._duplexState |= READ_UPDATING;
+        do {
+          this.drain();
+          while (this.buffered < this.highWaterMark && (stream._duplexState & SHOULD_NOT_READ) === READ_READ_AHEAD) {
+            stream._duplexState |= READ_ACTIVE_AND_NEEDS_PUSH;
+            stream._read(this.afterRead);
+            this.drain();
+          }
+          if ((stream._duplexState & READ_READABLE_STATUS) === READ_EMIT_READABLE_AND_QUEUED) {
+            stream._duplexState |= READ_EMITTED_READABLE;
+            stream.emit("readable");
+          }
+          if ((stream._duplexState & READ_PRIMARY_AND_ACTIVE) === 0) {
+            this.updateNonPrimary();
+          }
+        } while (this.continueUpdate() === true);
+        stream._duplexState &= READ_NOT_UPDATING;
+      }
+      updateNonPrimary() {
+        const stream = this.stream;
+        if ((stream._duplexState & READ_ENDING_STATUS) === READ_ENDING) {
+          stream._duplexState = (stream._duplexState | READ_DONE) & READ_NOT_ENDING;
+          stream.emit("end");
+          if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+            stream._duplexState |= DESTROYING;
+          }
+          if (this.pipeTo !== null) {
+            this.pipeTo.end();
+          }
+        }
+        if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+          if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+            stream._duplexState |= ACTIVE;
+            stream._destroy(afterDestroy.bind(this));
+          }
+          return;
+        }
+        if ((stream._duplexState & IS_OPENING) === OPENING) {
+          stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING;
+          stream._open(afterOpen.bind(this));
+        }
+      }
+      continueUpdate() {
+        if ((this.stream._duplexState & READ_NEXT_TICK) === 0) return false;
+        this.stream._duplexState &= READ_NOT_NEXT_TICK;
+        return true;
+      }
+      updateCallback() {
+        if ((this.stream._duplexState & READ_UPDATE_SYNC_STATUS) === READ_PRIMARY) {
+          this.update();
+        } else {
+          this.updateNextTick();
+        }
+      }
+      updateNextTickIfOpen() {
+        if ((this.stream._duplexState & READ_NEXT_TICK_OR_OPENING) !== 0) return;
+        this.stream._duplexState |= READ_NEXT_TICK;
+        if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick);
+      }
+      updateNextTick() {
+        if ((this.stream._duplexState & READ_NEXT_TICK) !== 0) return;
+        this.stream._duplexState |= READ_NEXT_TICK;
+        if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick);
+      }
+    };
+    var TransformState = class {
+      constructor(stream) {
+        this.data = null;
+        this.afterTransform = afterTransform.bind(stream);
+        this.afterFinal = null;
+      }
+    };
+    var Pipeline = class {
+      constructor(src, dst, cb) {
+        this.from = src;
+        this.to = dst;
+        this.afterPipe = cb;
+        this.error = null;
+        this.pipeToFinished = false;
+      }
+      finished() {
+        this.pipeToFinished = true;
+      }
+      done(stream, err) {
+        if (err) this.error = err;
+        if (stream === this.to) {
+          this.to = null;
+          if (this.from !== null) {
+            if ((this.from._duplexState & READ_DONE) === 0 || !this.pipeToFinished) {
+              this.from.destroy(this.error || StreamError.PREMATURE_CLOSE("Writable stream closed"));
+            }
+            return;
+          }
+        }
+        if (stream === this.from) {
+          this.from = null;
+          if (this.to !== null) {
+            if ((stream._duplexState & READ_DONE) === 0) {
+              this.to.destroy(this.error || StreamError.PREMATURE_CLOSE("Readable stream closed"));
+            }
+            return;
+          }
+        }
+        if (this.afterPipe !== null) this.afterPipe(this.error);
+        this.to = this.from = this.afterPipe = null;
+      }
+    };
+    function afterDrain() {
+      this.stream._duplexState |= READ_PIPE_DRAINED;
+      this.updateCallback();
+    }
+    function afterFinal(err) {
+      const stream = this.stream;
+      if (err) stream.destroy(err);
+      if ((stream._duplexState & DESTROY_STATUS) === 0) {
+        stream._duplexState |= WRITE_DONE;
+        stream.emit("finish");
+      }
+      if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+        stream._duplexState |= DESTROYING;
+      }
+      stream._duplexState &= WRITE_NOT_FINISHING;
+      if ((stream._duplexState & WRITE_UPDATING) === 0) {
+        this.update();
+      } else {
+        this.updateNextTick();
+      }
+    }
+    function afterDestroy(err) {
+      const stream = this.stream;
+      if (!err && !StreamError.isStreamDestroyed(this.error)) err = this.error;
+      if (err) stream.emit("error", err);
+      stream._duplexState |= DESTROYED;
+      stream.emit("close");
+      const rs = stream._readableState;
+      const ws = stream._writableState;
+      if (rs !== null && rs.pipeline !== null) {
+        rs.pipeline.done(stream, err);
+      }
+      if (ws !== null) {
+        while (ws.drains !== null && ws.drains.length > 0) {
+          ws.drains.shift().resolve(false);
+        }
+        if (ws.pipeline !== null) {
+          ws.pipeline.done(stream, err);
+        }
+      }
+    }
+    function afterWrite(err) {
+      const stream = this.stream;
+      if (err) stream.destroy(err);
+      stream._duplexState &= WRITE_NOT_ACTIVE;
+      if (this.drains !== null) tickDrains(this.drains);
+      if ((stream._duplexState & WRITE_DRAIN_STATUS) === WRITE_UNDRAINED) {
+        stream._duplexState &= WRITE_DRAINED;
+        if ((stream._duplexState & WRITE_EMIT_DRAIN) === WRITE_EMIT_DRAIN) {
+          stream.emit("drain");
+        }
+      }
+      this.updateCallback();
+    }
+    function afterRead(err) {
+      if (err) this.stream.destroy(err);
+      this.stream._duplexState &= READ_NOT_ACTIVE;
+      if (this.readAhead === false && (this.stream._duplexState & READ_RESUMED) === 0) {
+        this.stream._duplexState &= READ_NO_READ_AHEAD;
+      }
+      this.updateCallback();
+    }
+    function updateReadNT() {
+      if ((this.stream._duplexState & READ_UPDATING) === 0) {
+        this.stream._duplexState &= READ_NOT_NEXT_TICK;
+        this.update();
+      }
+    }
+    function updateWriteNT() {
+      if ((this.stream._duplexState & WRITE_UPDATING) === 0) {
+        this.stream._duplexState &= WRITE_NOT_NEXT_TICK;
+        this.update();
+      }
+    }
+    function tickDrains(drains) {
+      for (let i = 0; i < drains.length; i++) {
+        if (--drains[i].writes === 0) {
+          drains.shift().resolve(true);
+          i--;
+        }
+      }
+    }
+    function afterOpen(err) {
+      const stream = this.stream;
+      if (err) stream.destroy(err);
+      if ((stream._duplexState & DESTROYING) === 0) {
+        if ((stream._duplexState & READ_PRIMARY_STATUS) === 0) {
+          stream._duplexState |= READ_PRIMARY;
+        }
+        if ((stream._duplexState & WRITE_PRIMARY_STATUS) === 0) {
+          stream._duplexState |= WRITE_PRIMARY;
+        }
+        stream.emit("open");
+      }
+      stream._duplexState &= NOT_ACTIVE;
+      if (stream._writableState !== null) {
+        stream._writableState.updateCallback();
+      }
+      if (stream._readableState !== null) {
+        stream._readableState.updateCallback();
+      }
+    }
+    function afterTransform(err, data) {
+      if (data !== void 0 && data !== null) this.push(data);
+      this._writableState.afterWrite(err);
+    }
+    function newListener(name) {
+      if (this._readableState !== null) {
+        if (name === "data") {
+          this._duplexState |= READ_EMIT_DATA | READ_RESUMED_READ_AHEAD;
+          this._readableState.updateNextTick();
+        }
+        if (name === "readable") {
+          this._duplexState |= READ_EMIT_READABLE;
+          this._readableState.updateNextTick();
+        }
+      }
+      if (this._writableState !== null) {
+        if (name === "drain") {
+          this._duplexState |= WRITE_EMIT_DRAIN;
+          this._writableState.updateNextTick();
+        }
+      }
+    }
+    var Stream = class extends EventEmitter {
+      constructor(opts) {
+        super();
+        this._duplexState = 0;
+        this._readableState = null;
+        this._writableState = null;
+        if (opts) {
+          if (opts.open) this._open = opts.open;
+          if (opts.destroy) this._destroy = opts.destroy;
+          if (opts.predestroy) this._predestroy = opts.predestroy;
+          if (opts.signal) opts.signal.addEventListener("abort", abort.bind(this));
+        }
+        this.on("newListener", newListener);
+      }
+      _open(cb) {
+        cb(null);
+      }
+      _destroy(cb) {
+        cb(null);
+      }
+      _predestroy() {
+      }
+      get readable() {
+        return this._readableState !== null ? true : void 0;
+      }
+      get writable() {
+        return this._writableState !== null ? true : void 0;
+      }
+      get destroyed() {
+        return (this._duplexState & DESTROYED) !== 0;
+      }
+      get destroying() {
+        return (this._duplexState & DESTROY_STATUS) !== 0;
+      }
+      destroy(err) {
+        if ((this._duplexState & DESTROY_STATUS) === 0) {
+          if (!err) err = StreamError.STREAM_DESTROYED();
+          this._duplexState = (this._duplexState | DESTROYING) & NON_PRIMARY;
+          if (this._readableState !== null) {
+            this._readableState.highWaterMark = 0;
+            this._readableState.error = err;
+          }
+          if (this._writableState !== null) {
+            this._writableState.highWaterMark = 0;
+            this._writableState.error = err;
+          }
+          this._duplexState |= PREDESTROYING;
+          this._predestroy();
+          this._duplexState &= NOT_PREDESTROYING;
+          if (this._readableState !== null) {
+            this._readableState.updateNextTick();
+          }
+          if (this._writableState !== null) {
+            this._writableState.updateNextTick();
+          }
+        }
+      }
+    };
+    var Readable2 = class _Readable extends Stream {
+      constructor(opts) {
+        super(opts);
+        this._duplexState |= OPENING | WRITE_DONE | READ_READ_AHEAD;
+        this._readableState = new ReadableState(this, opts);
+        if (opts) {
+          if (this._readableState.readAhead === false) this._duplexState &= READ_NO_READ_AHEAD;
+          if (opts.read) this._read = opts.read;
+          if (opts.eagerOpen) this._readableState.updateNextTick();
+          if (opts.encoding) this.setEncoding(opts.encoding);
+        }
+      }
+      static deferred(fn, opts) {
+        const out = new PassThrough(opts);
+        fn().then((src) => {
+          if (src === null) return out.end();
+          if (out.destroying) return;
+          pipeline(src, out, noop3);
+        }).catch((err) => out.destroy(err));
+        return out;
+      }
+      setEncoding(encoding) {
+        const dec = new TextDecoder2(encoding);
+        const map = this._readableState.map || echo;
+        this._readableState.map = mapOrSkip;
+        return this;
+        function mapOrSkip(data) {
+          const next = dec.push(data);
+          return next === "" && (data.byteLength !== 0 || dec.remaining > 0) ? null : map(next);
+        }
+      }
+      _read(cb) {
+        cb(null);
+      }
+      pipe(dest, cb) {
+        this._readableState.updateNextTick();
+        this._readableState.pipe(dest, cb);
+        return dest;
+      }
+      read() {
+        this._readableState.updateNextTick();
+        return this._readableState.read();
+      }
+      push(data) {
+        this._readableState.updateNextTickIfOpen();
+        return this._readableState.push(data);
+      }
+      unshift(data) {
+        this._readableState.updateNextTickIfOpen();
+        return this._readableState.unshift(data);
+      }
+      resume() {
+        this._duplexState |= READ_RESUMED_READ_AHEAD;
+        this._readableState.updateNextTick();
+        return this;
+      }
+      pause() {
+        this._duplexState &= this._readableState.readAhead === false ? READ_PAUSED_NO_READ_AHEAD : READ_PAUSED;
+        return this;
+      }
+      static _fromAsyncIterator(ite, opts) {
+        let destroy;
+        const rs = new _Readable({
+          ...opts,
+          read(cb) {
+            ite.next().then(push).then(cb.bind(null, null)).catch(cb);
+          },
+          predestroy() {
+            destroy = ite.return();
+          },
+          destroy(cb) {
+            if (!destroy) return cb(null);
+            destroy.then(cb.bind(null, null)).catch(cb);
+          }
+        });
+        return rs;
+        function push(data) {
+          if (data.done) rs.push(null);
+          else rs.push(data.value);
+        }
+      }
+      static from(data, opts) {
+        if (isReadStreamx(data)) return data;
+        if (data[asyncIterator]) return this._fromAsyncIterator(data[asyncIterator](), opts);
+        if (!Array.isArray(data)) data = data === void 0 ? [] : [data];
+        let i = 0;
+        return new _Readable({
+          ...opts,
+          read(cb) {
+            this.push(i === data.length ? null : data[i++]);
+            cb(null);
+          }
+        });
+      }
+      static isBackpressured(rs) {
+        return (rs._duplexState & READ_BACKPRESSURE_STATUS) !== 0 || rs._readableState.buffered >= rs._readableState.highWaterMark;
+      }
+      static isPaused(rs) {
+        return (rs._duplexState & READ_RESUMED) === 0;
+      }
+      [asyncIterator]() {
+        const stream = this;
+        let error = null;
+        let promiseResolve = null;
+        let promiseReject = null;
+        this.on("error", (err) => {
+          error = err;
+        });
+        this.on("readable", onreadable);
+        this.on("close", onclose);
+        return {
+          [asyncIterator]() {
+            return this;
+          },
+          next() {
+            return new Promise(function(resolve2, reject) {
+              promiseResolve = resolve2;
+              promiseReject = reject;
+              const data = stream.read();
+              if (data !== null) ondata(data);
+              else if ((stream._duplexState & DESTROYED) !== 0) ondata(null);
+            });
+          },
+          return() {
+            return destroy(null);
+          },
+          throw(err) {
+            return destroy(err);
+          }
+        };
+        function onreadable() {
+          if (promiseResolve !== null) ondata(stream.read());
+        }
+        function onclose() {
+          if (promiseResolve !== null) ondata(null);
+        }
+        function ondata(data) {
+          if (promiseReject === null) return;
+          if (error) {
+            promiseReject(error);
+          } else if (data === null && (stream._duplexState & READ_DONE) === 0) {
+            promiseReject(StreamError.STREAM_DESTROYED());
+          } else {
+            promiseResolve({ value: data, done: data === null });
+          }
+          promiseReject = promiseResolve = null;
+        }
+        function destroy(err) {
+          stream.destroy(err);
+          return new Promise((resolve2, reject) => {
+            if (stream._duplexState & DESTROYED) return resolve2({ value: void 0, done: true });
+            stream.once("close", function() {
+              if (err) reject(err);
+              else resolve2({ value: void 0, done: true });
+            });
+          });
+        }
+      }
+    };
+    var Writable = class extends Stream {
+      constructor(opts) {
+        super(opts);
+        this._duplexState |= OPENING | READ_DONE;
+        this._writableState = new WritableState(this, opts);
+        if (opts) {
+          if (opts.writev) this._writev = opts.writev;
+          if (opts.write) this._write = opts.write;
+          if (opts.final) this._final = opts.final;
+          if (opts.eagerOpen) this._writableState.updateNextTick();
+        }
+      }
+      cork() {
+        this._duplexState |= WRITE_CORKED;
+      }
+      uncork() {
+        this._duplexState &= WRITE_NOT_CORKED;
+        this._writableState.updateNextTick();
+      }
+      _writev(batch, cb) {
+        cb(null);
+      }
+      _write(data, cb) {
+        this._writableState.autoBatch(data, cb);
+      }
+      _final(cb) {
+        cb(null);
+      }
+      static isBackpressured(ws) {
+        return (ws._duplexState & WRITE_BACKPRESSURE_STATUS) !== 0;
+      }
+      static drained(ws) {
+        if (ws.destroyed) return Promise.resolve(false);
+        const state = ws._writableState;
+        const pending = isWritev(ws) ? Math.min(1, state.queue.length) : state.queue.length;
+        const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0);
+        if (writes === 0) return Promise.resolve(true);
+        if (state.drains === null) state.drains = [];
+        return new Promise((resolve2) => {
+          state.drains.push({ writes, resolve: resolve2 });
+        });
+      }
+      write(data) {
+        this._writableState.updateNextTick();
+        return this._writableState.push(data);
+      }
+      end(data) {
+        this._writableState.updateNextTick();
+        this._writableState.end(data);
+        return this;
+      }
+    };
+    var Duplex = class extends Readable2 {
+      // and Writable
+      constructor(opts) {
+        super(opts);
+        this._duplexState = OPENING | this._duplexState & READ_READ_AHEAD;
+        this._writableState = new WritableState(this, opts);
+        if (opts) {
+          if (opts.writev) this._writev = opts.writev;
+          if (opts.write) this._write = opts.write;
+          if (opts.final) this._final = opts.final;
+        }
+      }
+      cork() {
+        this._duplexState |= WRITE_CORKED;
+      }
+      uncork() {
+        this._duplexState &= WRITE_NOT_CORKED;
+        this._writableState.updateNextTick();
+      }
+      _writev(batch, cb) {
+        cb(null);
+      }
+      _write(data, cb) {
+        this._writableState.autoBatch(data, cb);
+      }
+      _final(cb) {
+        cb(null);
+      }
+      write(data) {
+        this._writableState.updateNextTick();
+        return this._writableState.push(data);
+      }
+      end(data) {
+        this._writableState.updateNextTick();
+        this._writableState.end(data);
+        return this;
+      }
+    };
+    var Transform2 = class extends Duplex {
+      constructor(opts) {
+        super(opts);
+        this._transformState = new TransformState(this);
+        if (opts) {
+          if (opts.transform) this._transform = opts.transform;
+          if (opts.flush) this._flush = opts.flush;
+        }
+      }
+      _write(data, cb) {
+        if (this._readableState.buffered >= this._readableState.highWaterMark) {
+          this._transformState.data = data;
+        } else {
+          this._transform(data, this._transformState.afterTransform);
+        }
+      }
+      _read(cb) {
+        if (this._transformState.data !== null) {
+          const data = this._transformState.data;
+          this._transformState.data = null;
+          cb(null);
+          this._transform(data, this._transformState.afterTransform);
+        } else {
+          cb(null);
+        }
+      }
+      destroy(err) {
+        super.destroy(err);
+        if (this._transformState.data !== null) {
+          this._transformState.data = null;
+          this._transformState.afterTransform();
+        }
+      }
+      _transform(data, cb) {
+        cb(null, data);
+      }
+      _flush(cb) {
+        cb(null);
+      }
+      _final(cb) {
+        this._transformState.afterFinal = cb;
+        this._flush(transformAfterFlush.bind(this));
+      }
+    };
+    var PassThrough = class extends Transform2 {
+    };
+    function transformAfterFlush(err, data) {
+      const cb = this._transformState.afterFinal;
+      if (err) return cb(err);
+      if (data !== null && data !== void 0) this.push(data);
+      this.push(null);
+      cb(null);
+    }
+    function pipelinePromise(...streams) {
+      return new Promise((resolve2, reject) => {
+        return pipeline(...streams, (err) => {
+          if (err) return reject(err);
+          resolve2();
+        });
+      });
+    }
+    function pipeline(stream, ...streams) {
+      const all = Array.isArray(stream) ? [...stream, ...streams] : [stream, ...streams];
+      const done = all.length && typeof all[all.length - 1] === "function" ? all.pop() : null;
+      if (all.length < 2) throw StreamError.BAD_ARGUMENT("Pipeline requires at least 2 streams");
+      let src = all[0];
+      let dest = null;
+      let error = null;
+      for (let i = 1; i < all.length; i++) {
+        dest = all[i];
+        if (isStreamx(src)) {
+          src.pipe(dest, onerror);
+        } else {
+          errorHandle(src, true, i > 1, onerror);
+          src.pipe(dest);
+        }
+        src = dest;
+      }
+      if (done) {
+        let fin = false;
+        const autoDestroy = isStreamx(dest) || !!(dest._writableState && dest._writableState.autoDestroy);
+        dest.on("error", (err) => {
+          if (error === null) error = err;
+        });
+        dest.on("finish", () => {
+          fin = true;
+          if (!autoDestroy) done(error);
+        });
+        if (autoDestroy) {
+          dest.on("close", () => done(error || (fin ? null : StreamError.PREMATURE_CLOSE())));
+        }
+      }
+      return dest;
+      function errorHandle(s, rd, wr, onerror2) {
+        s.on("error", onerror2);
+        s.on("close", onclose);
+        function onclose() {
+          if (rd && s._readableState && !s._readableState.ended) {
+            return onerror2(StreamError.PREMATURE_CLOSE());
+          }
+          if (wr && s._writableState && !s._writableState.ended) {
+            return onerror2(StreamError.PREMATURE_CLOSE());
+          }
+        }
+      }
+      function onerror(err) {
+        if (!err || error) return;
+        error = err;
+        for (const s of all) {
+          s.destroy(err);
+        }
+      }
+    }
+    function echo(s) {
+      return s;
+    }
+    function isStream2(stream) {
+      return !!stream._readableState || !!stream._writableState;
+    }
+    function isStreamx(stream) {
+      return typeof stream._duplexState === "number" && isStream2(stream);
+    }
+    function isEnding(stream) {
+      return !!stream._readableState && stream._readableState.ending;
+    }
+    function isEnded(stream) {
+      return !!stream._readableState && stream._readableState.ended;
+    }
+    function isFinishing(stream) {
+      return !!stream._writableState && stream._writableState.ending;
+    }
+    function isFinished(stream) {
+      return !!stream._writableState && stream._writableState.ended;
+    }
+    function getStreamError(stream, opts = {}) {
+      const err = stream._readableState && stream._readableState.error || stream._writableState && stream._writableState.error;
+      return !opts.all && StreamError.isStreamDestroyed(err) ? null : err;
+    }
+    function isReadStreamx(stream) {
+      return isStreamx(stream) && stream.readable;
+    }
+    function isDisturbed(stream) {
+      return (stream._duplexState & OPENING) !== OPENING || (stream._duplexState & DESTROYING) === DESTROYING || (stream._duplexState & ACTIVE_OR_TICKING) !== 0;
+    }
+    function isTypedArray(data) {
+      return typeof data === "object" && data !== null && typeof data.byteLength === "number";
+    }
+    function defaultByteLength(data) {
+      return isTypedArray(data) ? data.byteLength : 1024;
+    }
+    function noop3() {
+    }
+    function abort() {
+      this.destroy(StreamError.ABORTED());
+    }
+    function isWritev(s) {
+      return s._writev !== Writable.prototype._writev && s._writev !== Duplex.prototype._writev;
+    }
+    module2.exports = {
+      pipeline,
+      pipelinePromise,
+      isStream: isStream2,
+      isStreamx,
+      isEnding,
+      isEnded,
+      isFinishing,
+      isFinished,
+      isDisturbed,
+      getStreamError,
+      Stream,
+      Writable,
+      Readable: Readable2,
+      Duplex,
+      Transform: Transform2,
+      // Export PassThrough for compatibility with Node.js core's stream module
+      PassThrough
+    };
+  }
+});
+
+// node_modules/tar-stream/headers.js
+var require_headers = __commonJS({
+  "node_modules/tar-stream/headers.js"(exports2) {
+    var b4a = require_b4a();
+    var ZEROS = "0000000000000000000";
+    var SEVENS = "7777777777777777777";
+    var ZERO_OFFSET = "0".charCodeAt(0);
+    var USTAR_MAGIC = b4a.from([117, 115, 116, 97, 114, 0]);
+    var USTAR_VER = b4a.from([ZERO_OFFSET, ZERO_OFFSET]);
+    var GNU_MAGIC = b4a.from([117, 115, 116, 97, 114, 32]);
+    var GNU_VER = b4a.from([32, 0]);
+    var MASK2 = 4095;
+    var MAGIC_OFFSET = 257;
+    var VERSION_OFFSET = 263;
+    exports2.decodeLongPath = function decodeLongPath(buf, encoding) {
+      return decodeStr(buf, 0, buf.length, encoding);
+    };
+    exports2.encodePax = function encodePax(opts) {
+      let result = "";
+      if (opts.name) result += addLength(" path=" + opts.name + "\n");
+      if (opts.linkname) result += addLength(" linkpath=" + opts.linkname + "\n");
+      const pax = opts.pax;
+      if (pax) {
+        for (const key in pax) {
+          result += addLength(" " + key + "=" + pax[key] + "\n");
+        }
+      }
+      return b4a.from(result);
+    };
+    exports2.decodePax = function decodePax(buf) {
+      const result = {};
+      while (buf.length) {
+        let i = 0;
+        while (i < buf.length && buf[i] !== 32) i++;
+        const len = parseInt(b4a.toString(buf.subarray(0, i)), 10);
+        if (!len) return result;
+        const b = b4a.toString(buf.subarray(i + 1, len - 1));
+        const keyIndex = b.indexOf("=");
+        if (keyIndex === -1) return result;
+        result[b.slice(0, keyIndex)] = b.slice(keyIndex + 1);
+        buf = buf.subarray(len);
+      }
+      return result;
+    };
+    exports2.encode = function encode(opts) {
+      const buf = b4a.alloc(512);
+      let name = opts.name;
+      let prefix = "";
+      if (opts.typeflag === 5 && name[name.length - 1] !== "/") name += "/";
+      if (b4a.byteLength(name) !== name.length) return null;
+      while (b4a.byteLength(name) > 100) {
+        const i = name.indexOf("/");
+        if (i === -1) return null;
+        prefix += prefix ? "/" + name.slice(0, i) : name.slice(0, i);
+        name = name.slice(i + 1);
+      }
+      if (b4a.byteLength(name) > 100 || b4a.byteLength(prefix) > 155) return null;
+      if (opts.linkname && b4a.byteLength(opts.linkname) > 100) return null;
+      b4a.write(buf, name);
+      b4a.write(buf, encodeOct(opts.mode & MASK2, 6), 100);
+      b4a.write(buf, encodeOct(opts.uid, 6), 108);
+      b4a.write(buf, encodeOct(opts.gid, 6), 116);
+      encodeSize(opts.size, buf, 124);
+      b4a.write(buf, encodeOct(opts.mtime.getTime() / 1e3 | 0, 11), 136);
+      buf[156] = ZERO_OFFSET + toTypeflag(opts.type);
+      if (opts.linkname) b4a.write(buf, opts.linkname, 157);
+      b4a.copy(USTAR_MAGIC, buf, MAGIC_OFFSET);
+      b4a.copy(USTAR_VER, buf, VERSION_OFFSET);
+      if (opts.uname) b4a.write(buf, opts.uname, 265);
+      if (opts.gname) b4a.write(buf, opts.gname, 297);
+      b4a.write(buf, encodeOct(opts.devmajor || 0, 6), 329);
+      b4a.write(buf, encodeOct(opts.devminor || 0, 6), 337);
+      if (prefix) b4a.write(buf, prefix, 345);
+      b4a.write(buf, encodeOct(cksum(buf), 6), 148);
+      return buf;
+    };
+    exports2.decode = function decode(buf, filenameEncoding, allowUnknownFormat) {
+      let typeflag = buf[156] === 0 ? 0 : buf[156] - ZERO_OFFSET;
+      let name = decodeStr(buf, 0, 100, filenameEncoding);
+      const mode = decodeOct(buf, 100, 8);
+      const uid = decodeOct(buf, 108, 8);
+      const gid = decodeOct(buf, 116, 8);
+      const size = decodeOct(buf, 124, 12);
+      const mtime = decodeOct(buf, 136, 12);
+      const type = toType(typeflag);
+      const linkname = buf[157] === 0 ? null : decodeStr(buf, 157, 100, filenameEncoding);
+      const uname = decodeStr(buf, 265, 32);
+      const gname = decodeStr(buf, 297, 32);
+      const devmajor = decodeOct(buf, 329, 8);
+      const devminor = decodeOct(buf, 337, 8);
+      const c = cksum(buf);
+      if (c === 8 * 32) return null;
+      if (c !== decodeOct(buf, 148, 8)) throw new Error("Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?");
+      if (isUSTAR(buf)) {
+        if (buf[345]) name = decodeStr(buf, 345, 155, filenameEncoding) + "/" + name;
+      } else if (isGNU(buf)) {
+      } else {
+        if (!allowUnknownFormat) {
+          throw new Error("Invalid tar header: unknown format.");
+        }
+      }
+      if (typeflag === 0 && name && name[name.length - 1] === "/") typeflag = 5;
+      return {
+        name,
+        mode,
+        uid,
+        gid,
+        size,
+        mtime: new Date(1e3 * mtime),
+        type,
+        linkname,
+        uname,
+        gname,
+        devmajor,
+        devminor,
+        pax: null
+      };
+    };
+    function isUSTAR(buf) {
+      return b4a.equals(USTAR_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6));
+    }
+    function isGNU(buf) {
+      return b4a.equals(GNU_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6)) && b4a.equals(GNU_VER, buf.subarray(VERSION_OFFSET, VERSION_OFFSET + 2));
+    }
+    function clamp(index, len, defaultValue) {
+      if (typeof index !== "number") return defaultValue;
+      index = ~~index;
+      if (index >= len) return len;
+      if (index >= 0) return index;
+      index += len;
+      if (index >= 0) return index;
+      return 0;
+    }
+    function toType(flag) {
+      switch (flag) {
+        case 0:
+          return "file";
+        case 1:
+          return "link";
+        case 2:
+          return "symlink";
+        case 3:
+          return "character-device";
+        case 4:
+          return "block-device";
+        case 5:
+          return "directory";
+        case 6:
+          return "fifo";
+        case 7:
+          return "contiguous-file";
+        case 72:
+          return "pax-header";
+        case 55:
+          return "pax-global-header";
+        case 27:
+          return "gnu-long-link-path";
+        case 28:
+        case 30:
+          return "gnu-long-path";
+      }
+      return null;
+    }
+    function toTypeflag(flag) {
+      switch (flag) {
+        case "file":
+          return 0;
+        case "link":
+          return 1;
+        case "symlink":
+          return 2;
+        case "character-device":
+          return 3;
+        case "block-device":
+          return 4;
+        case "directory":
+          return 5;
+        case "fifo":
+          return 6;
+        case "contiguous-file":
+          return 7;
+        case "pax-header":
+          return 72;
+      }
+      return 0;
+    }
+    function indexOf(block, num, offset, end) {
+      for (; offset < end; offset++) {
+        if (block[offset] === num) return offset;
+      }
+      return end;
+    }
+    function cksum(block) {
+      let sum = 8 * 32;
+      for (let i = 0; i < 148; i++) sum += block[i];
+      for (let j = 156; j < 512; j++) sum += block[j];
+      return sum;
+    }
+    function encodeOct(val, n) {
+      val = val.toString(8);
+      if (val.length > n) return SEVENS.slice(0, n) + " ";
+      return ZEROS.slice(0, n - val.length) + val + " ";
+    }
+    function encodeSizeBin(num, buf, off) {
+      buf[off] = 128;
+      for (let i = 11; i > 0; i--) {
+        buf[off + i] = num & 255;
+        num = Math.floor(num / 256);
+      }
+    }
+    function encodeSize(num, buf, off) {
+      if (num.toString(8).length > 11) {
+        encodeSizeBin(num, buf, off);
+      } else {
+        b4a.write(buf, encodeOct(num, 11), off);
+      }
+    }
+    function parse256(buf) {
+      let positive;
+      if (buf[0] === 128) positive = true;
+      else if (buf[0] === 255) positive = false;
+      else return null;
+      const tuple = [];
+      let i;
+      for (i = buf.length - 1; i > 0; i--) {
+        const byte = buf[i];
+        if (positive) tuple.push(byte);
+        else tuple.push(255 - byte);
+      }
+      let sum = 0;
+      const l = tuple.length;
+      for (i = 0; i < l; i++) {
+        sum += tuple[i] * Math.pow(256, i);
+      }
+      return positive ? sum : -1 * sum;
+    }
+    function decodeOct(val, offset, length) {
+      val = val.subarray(offset, offset + length);
+      offset = 0;
+      if (val[offset] & 128) {
+        return parse256(val);
+      } else {
+        while (offset < val.length && val[offset] === 32) offset++;
+        const end = clamp(indexOf(val, 32, offset, val.length), val.length, val.length);
+        while (offset < end && val[offset] === 0) offset++;
+        if (end === offset) return 0;
+        return parseInt(b4a.toString(val.subarray(offset, end)), 8);
+      }
+    }
+    function decodeStr(val, offset, length, encoding) {
+      return b4a.toString(val.subarray(offset, indexOf(val, 0, offset, offset + length)), encoding);
+    }
+    function addLength(str) {
+      const len = b4a.byteLength(str);
+      let digits = Math.floor(Math.log(len) / Math.log(10)) + 1;
+      if (len + digits >= Math.pow(10, digits)) digits++;
+      return len + digits + str;
+    }
+  }
+});
+
+// node_modules/tar-stream/extract.js
+var require_extract = __commonJS({
+  "node_modules/tar-stream/extract.js"(exports2, module2) {
+    var { Writable, Readable: Readable2, getStreamError } = require_streamx();
+    var FIFO = require_fast_fifo();
+    var b4a = require_b4a();
+    var headers = require_headers();
+    var EMPTY = b4a.alloc(0);
+    var BufferList = class {
+      constructor() {
+        this.buffered = 0;
+        this.shifted = 0;
+        this.queue = new FIFO();
+        this._offset = 0;
+      }
+      push(buffer) {
+        this.buffered += buffer.byteLength;
+        this.queue.push(buffer);
+      }
+      shiftFirst(size) {
+        return this._buffered === 0 ? null : this._next(size);
+      }
+      shift(size) {
+        if (size > this.buffered) return null;
+        if (size === 0) return EMPTY;
+        let chunk = this._next(size);
+        if (size === chunk.byteLength) return chunk;
+        const chunks = [chunk];
+        while ((size -= chunk.byteLength) > 0) {
+          chunk = this._next(size);
+          chunks.push(chunk);
+        }
+        return b4a.concat(chunks);
+      }
+      _next(size) {
+        const buf = this.queue.peek();
+        const rem = buf.byteLength - this._offset;
+        if (size >= rem) {
+          const sub = this._offset ? buf.subarray(this._offset, buf.byteLength) : buf;
+          this.queue.shift();
+          this._offset = 0;
+          this.buffered -= rem;
+          this.shifted += rem;
+          return sub;
+        }
+        this.buffered -= size;
+        this.shifted += size;
+        return buf.subarray(this._offset, this._offset += size);
+      }
+    };
+    var Source = class extends Readable2 {
+      constructor(self2, header, offset) {
+        super();
+        this.header = header;
+        this.offset = offset;
+        this._parent = self2;
+      }
+      _read(cb) {
+        if (this.header.size === 0) {
+          this.push(null);
+        }
+        if (this._parent._stream === this) {
+          this._parent._update();
+        }
+        cb(null);
+      }
+      _predestroy() {
+        this._parent.destroy(getStreamError(this));
+      }
+      _detach() {
+        if (this._parent._stream === this) {
+          this._parent._stream = null;
+          this._parent._missing = overflow(this.header.size);
+          this._parent._update();
+        }
+      }
+      _destroy(cb) {
+        this._detach();
+        cb(null);
+      }
+    };
+    var Extract = class extends Writable {
+      constructor(opts) {
+        super(opts);
+        if (!opts) opts = {};
+        this._buffer = new BufferList();
+        this._offset = 0;
+        this._header = null;
+        this._stream = null;
+        this._missing = 0;
+        this._longHeader = false;
+        this._callback = noop3;
+        this._locked = false;
+        this._finished = false;
+        this._pax = null;
+        this._paxGlobal = null;
+        this._gnuLongPath = null;
+        this._gnuLongLinkPath = null;
+        this._filenameEncoding = opts.filenameEncoding || "utf-8";
+        this._allowUnknownFormat = !!opts.allowUnknownFormat;
+        this._unlockBound = this._unlock.bind(this);
+      }
+      _unlock(err) {
+        this._locked = false;
+        if (err) {
+          this.destroy(err);
+          this._continueWrite(err);
+          return;
+        }
+        this._update();
+      }
+      _consumeHeader() {
+        if (this._locked) return false;
+        this._offset = this._buffer.shifted;
+        try {
+          this._header = headers.decode(this._buffer.shift(512), this._filenameEncoding, this._allowUnknownFormat);
+        } catch (err) {
+          this._continueWrite(err);
+          return false;
+        }
+        if (!this._header) return true;
+        switch (this._header.type) {
+          case "gnu-long-path":
+          case "gnu-long-link-path":
+          case "pax-global-header":
+          case "pax-header":
+            this._longHeader = true;
+            this._missing = this._header.size;
+            return true;
+        }
+        this._locked = true;
+        this._applyLongHeaders();
+        if (this._header.size === 0 || this._header.type === "directory") {
+          this.emit("entry", this._header, this._createStream(), this._unlockBound);
+          return true;
+        }
+        this._stream = this._createStream();
+        this._missing = this._header.size;
+        this.emit("entry", this._header, this._stream, this._unlockBound);
+        return true;
+      }
+      _applyLongHeaders() {
+        if (this._gnuLongPath) {
+          this._header.name = this._gnuLongPath;
+          this._gnuLongPath = null;
+        }
+        if (this._gnuLongLinkPath) {
+          this._header.linkname = this._gnuLongLinkPath;
+          this._gnuLongLinkPath = null;
+        }
+        if (this._pax) {
+          if (this._pax.path) this._header.name = this._pax.path;
+          if (this._pax.linkpath) this._header.linkname = this._pax.linkpath;
+          if (this._pax.size) this._header.size = parseInt(this._pax.size, 10);
+          this._header.pax = this._pax;
+          this._pax = null;
+        }
+      }
+      _decodeLongHeader(buf) {
+        switch (this._header.type) {
+          case "gnu-long-path":
+            this._gnuLongPath = headers.decodeLongPath(buf, this._filenameEncoding);
+            break;
+          case "gnu-long-link-path":
+            this._gnuLongLinkPath = headers.decodeLongPath(buf, this._filenameEncoding);
+            break;
+          case "pax-global-header":
+            this._paxGlobal = headers.decodePax(buf);
+            break;
+          case "pax-header":
+            this._pax = this._paxGlobal === null ? headers.decodePax(buf) : Object.assign({}, this._paxGlobal, headers.decodePax(buf));
+            break;
+        }
+      }
+      _consumeLongHeader() {
+        this._longHeader = false;
+        this._missing = overflow(this._header.size);
+        const buf = this._buffer.shift(this._header.size);
+        try {
+          this._decodeLongHeader(buf);
+        } catch (err) {
+          this._continueWrite(err);
+          return false;
+        }
+        return true;
+      }
+      _consumeStream() {
+        const buf = this._buffer.shiftFirst(this._missing);
+        if (buf === null) return false;
+        this._missing -= buf.byteLength;
+        const drained = this._stream.push(buf);
+        if (this._missing === 0) {
+          this._stream.push(null);
+          if (drained) this._stream._detach();
+          return drained && this._locked === false;
+        }
+        return drained;
+      }
+      _createStream() {
+        return new Source(this, this._header, this._offset);
+      }
+      _update() {
+        while (this._buffer.buffered > 0 && !this.destroying) {
+          if (this._missing > 0) {
+            if (this._stream !== null) {
+              if (this._consumeStream() === false) return;
+              continue;
+            }
+            if (this._longHeader === true) {
+              if (this._missing > this._buffer.buffered) break;
+              if (this._consumeLongHeader() === false) return false;
+              continue;
+            }
+            const ignore = this._buffer.shiftFirst(this._missing);
+            if (ignore !== null) this._missing -= ignore.byteLength;
+            continue;
+          }
+          if (this._buffer.buffered < 512) break;
+          if (this._stream !== null || this._consumeHeader() === false) return;
+        }
+        this._continueWrite(null);
+      }
+      _continueWrite(err) {
+        const cb = this._callback;
+        this._callback = noop3;
+        cb(err);
+      }
+      _write(data, cb) {
+        this._callback = cb;
+        this._buffer.push(data);
+        this._update();
+      }
+      _final(cb) {
+        this._finished = this._missing === 0 && this._buffer.buffered === 0;
+        cb(this._finished ? null : new Error("Unexpected end of data"));
+      }
+      _predestroy() {
+        this._continueWrite(null);
+      }
+      _destroy(cb) {
+        if (this._stream) this._stream.destroy(getStreamError(this));
+        cb(null);
+      }
+      [Symbol.asyncIterator]() {
+        let error = null;
+        let promiseResolve = null;
+        let promiseReject = null;
+        let entryStream = null;
+        let entryCallback = null;
+        const extract = this;
+        this.on("entry", onentry);
+        this.on("error", (err) => {
+          error = err;
+        });
+        this.on("close", onclose);
+        return {
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+          next() {
+            return new Promise(onnext);
+          },
+          return() {
+            return destroy(null);
+          },
+          throw(err) {
+            return destroy(err);
+          }
+        };
+        function consumeCallback(err) {
+          if (!entryCallback) return;
+          const cb = entryCallback;
+          entryCallback = null;
+          cb(err);
+        }
+        function onnext(resolve2, reject) {
+          if (error) {
+            return reject(error);
+          }
+          if (entryStream) {
+            resolve2({ value: entryStream, done: false });
+            entryStream = null;
+            return;
+          }
+          promiseResolve = resolve2;
+          promiseReject = reject;
+          consumeCallback(null);
+          if (extract._finished && promiseResolve) {
+            promiseResolve({ value: void 0, done: true });
+            promiseResolve = promiseReject = null;
+          }
+        }
+        function onentry(header, stream, callback) {
+          entryCallback = callback;
+          stream.on("error", noop3);
+          if (promiseResolve) {
+            promiseResolve({ value: stream, done: false });
+            promiseResolve = promiseReject = null;
+          } else {
+            entryStream = stream;
+          }
+        }
+        function onclose() {
+          consumeCallback(error);
+          if (!promiseResolve) return;
+          if (error) promiseReject(error);
+          else promiseResolve({ value: void 0, done: true });
+          promiseResolve = promiseReject = null;
+        }
+        function destroy(err) {
+          extract.destroy(err);
+          consumeCallback(err);
+          return new Promise((resolve2, reject) => {
+            if (extract.destroyed) return resolve2({ value: void 0, done: true });
+            extract.once("close", function() {
+              if (err) reject(err);
+              else resolve2({ value: void 0, done: true });
+            });
+          });
+        }
+      }
+    };
+    module2.exports = function extract(opts) {
+      return new Extract(opts);
+    };
+    function noop3() {
+    }
+    function overflow(size) {
+      size &= 511;
+      return size && 512 - size;
+    }
+  }
+});
+
+// node_modules/tar-stream/constants.js
+var require_constants2 = __commonJS({
+  "node_modules/tar-stream/constants.js"(exports2, module2) {
+    var constants = {
+      // just for envs without fs
+      S_IFMT: 61440,
+      S_IFDIR: 16384,
+      S_IFCHR: 8192,
+      S_IFBLK: 24576,
+      S_IFIFO: 4096,
+      S_IFLNK: 40960
+    };
+    try {
+      module2.exports = require("fs").constants || constants;
+    } catch {
+      module2.exports = constants;
+    }
+  }
+});
+
+// node_modules/tar-stream/pack.js
+var require_pack = __commonJS({
+  "node_modules/tar-stream/pack.js"(exports2, module2) {
+    var { Readable: Readable2, Writable, getStreamError } = require_streamx();
+    var b4a = require_b4a();
+    var constants = require_constants2();
+    var headers = require_headers();
+    var DMODE = 493;
+    var FMODE = 420;
+    var END_OF_TAR = b4a.alloc(1024);
+    var Sink = class extends Writable {
+      constructor(pack, header, callback) {
+        super({ mapWritable, eagerOpen: true });
+        this.written = 0;
+        this.header = header;
+        this._callback = callback;
+        this._linkname = null;
+        this._isLinkname = header.type === "symlink" && !header.linkname;
+        this._isVoid = header.type !== "file" && header.type !== "contiguous-file";
+        this._finished = false;
+        this._pack = pack;
+        this._openCallback = null;
+        if (this._pack._stream === null) this._pack._stream = this;
+        else this._pack._pending.push(this);
+      }
+      _open(cb) {
+        this._openCallback = cb;
+        if (this._pack._stream === this) this._continueOpen();
+      }
+      _continuePack(err) {
+        if (this._callback === null) return;
+        const callback = this._callback;
+        this._callback = null;
+        callback(err);
+      }
+      _continueOpen() {
+        if (this._pack._stream === null) this._pack._stream = this;
+        const cb = this._openCallback;
+        this._openCallback = null;
+        if (cb === null) return;
+        if (this._pack.destroying) return cb(new Error("pack stream destroyed"));
+        if (this._pack._finalized) return cb(new Error("pack stream is already finalized"));
+        this._pack._stream = this;
+        if (!this._isLinkname) {
+          this._pack._encode(this.header);
+        }
+        if (this._isVoid) {
+          this._finish();
+          this._continuePack(null);
+        }
+        cb(null);
+      }
+      _write(data, cb) {
+        if (this._isLinkname) {
+          this._linkname = this._linkname ? b4a.concat([this._linkname, data]) : data;
+          return cb(null);
+        }
+        if (this._isVoid) {
+          if (data.byteLength > 0) {
+            return cb(new Error("No body allowed for this entry"));
+          }
+          return cb();
+        }
+        this.written += data.byteLength;
+        if (this._pack.push(data)) return cb();
+        this._pack._drain = cb;
+      }
+      _finish() {
+        if (this._finished) return;
+        this._finished = true;
+        if (this._isLinkname) {
+          this.header.linkname = this._linkname ? b4a.toString(this._linkname, "utf-8") : "";
+          this._pack._encode(this.header);
+        }
+        overflow(this._pack, this.header.size);
+        this._pack._done(this);
+      }
+      _final(cb) {
+        if (this.written !== this.header.size) {
+          return cb(new Error("Size mismatch"));
+        }
+        this._finish();
+        cb(null);
+      }
+      _getError() {
+        return getStreamError(this) || new Error("tar entry destroyed");
+      }
+      _predestroy() {
+        this._pack.destroy(this._getError());
+      }
+      _destroy(cb) {
+        this._pack._done(this);
+        this._continuePack(this._finished ? null : this._getError());
+        cb();
+      }
+    };
+    var Pack = class extends Readable2 {
+      constructor(opts) {
+        super(opts);
+        this._drain = noop3;
+        this._finalized = false;
+        this._finalizing = false;
+        this._pending = [];
+        this._stream = null;
+      }
+      entry(header, buffer, callback) {
+        if (this._finalized || this.destroying) throw new Error("already finalized or destroyed");
+        if (typeof buffer === "function") {
+          callback = buffer;
+          buffer = null;
+        }
+        if (!callback) callback = noop3;
+        if (!header.size || header.type === "symlink") header.size = 0;
+        if (!header.type) header.type = modeToType(header.mode);
+        if (!header.mode) header.mode = header.type === "directory" ? DMODE : FMODE;
+        if (!header.uid) header.uid = 0;
+        if (!header.gid) header.gid = 0;
+        if (!header.mtime) header.mtime = /* @__PURE__ */ new Date();
+        if (typeof buffer === "string") buffer = b4a.from(buffer);
+        const sink = new Sink(this, header, callback);
+        if (b4a.isBuffer(buffer)) {
+          header.size = buffer.byteLength;
+          sink.write(buffer);
+          sink.end();
+          return sink;
+        }
+        if (sink._isVoid) {
+          return sink;
+        }
+        return sink;
+      }
+      finalize() {
+        if (this._stream || this._pending.length > 0) {
+          this._finalizing = true;
+          return;
+        }
+        if (this._finalized) return;
+        this._finalized = true;
+        this.push(END_OF_TAR);
+        this.push(null);
+      }
+      _done(stream) {
+        if (stream !== this._stream) return;
+        this._stream = null;
+        if (this._finalizing) this.finalize();
+        if (this._pending.length) this._pending.shift()._continueOpen();
+      }
+      _encode(header) {
+        if (!header.pax) {
+          const buf = headers.encode(header);
+          if (buf) {
+            this.push(buf);
+            return;
+          }
+        }
+        this._encodePax(header);
+      }
+      _encodePax(header) {
+        const paxHeader = headers.encodePax({
+          name: header.name,
+          linkname: header.linkname,
+          pax: header.pax
+        });
+        const newHeader = {
+          name: "PaxHeader",
+          mode: header.mode,
+          uid: header.uid,
+          gid: header.gid,
+          size: paxHeader.byteLength,
+          mtime: header.mtime,
+          type: "pax-header",
+          linkname: header.linkname && "PaxHeader",
+          uname: header.uname,
+          gname: header.gname,
+          devmajor: header.devmajor,
+          devminor: header.devminor
+        };
+        this.push(headers.encode(newHeader));
+        this.push(paxHeader);
+        overflow(this, paxHeader.byteLength);
+        newHeader.size = header.size;
+        newHeader.type = header.type;
+        this.push(headers.encode(newHeader));
+      }
+      _doDrain() {
+        const drain = this._drain;
+        this._drain = noop3;
+        drain();
+      }
+      _predestroy() {
+        const err = getStreamError(this);
+        if (this._stream) this._stream.destroy(err);
+        while (this._pending.length) {
+          const stream = this._pending.shift();
+          stream.destroy(err);
+          stream._continueOpen();
+        }
+        this._doDrain();
+      }
+      _read(cb) {
+        this._doDrain();
+        cb();
+      }
+    };
+    module2.exports = function pack(opts) {
+      return new Pack(opts);
+    };
+    function modeToType(mode) {
+      switch (mode & constants.S_IFMT) {
+        case constants.S_IFBLK:
+          return "block-device";
+        case constants.S_IFCHR:
+          return "character-device";
+        case constants.S_IFDIR:
+          return "directory";
+        case constants.S_IFIFO:
+          return "fifo";
+        case constants.S_IFLNK:
+          return "symlink";
+      }
+      return "file";
+    }
+    function noop3() {
+    }
+    function overflow(self2, size) {
+      size &= 511;
+      if (size) self2.push(END_OF_TAR.subarray(0, 512 - size));
+    }
+    function mapWritable(buf) {
+      return b4a.isBuffer(buf) ? buf : b4a.from(buf);
+    }
+  }
+});
+
+// node_modules/tar-stream/index.js
+var require_tar_stream = __commonJS({
+  "node_modules/tar-stream/index.js"(exports2) {
+    exports2.extract = require_extract();
+    exports2.pack = require_pack();
+  }
+});
+
+// node_modules/is-stream/index.js
+var require_is_stream = __commonJS({
+  "node_modules/is-stream/index.js"(exports2, module2) {
+    "use strict";
+    var isStream2 = (stream) => stream !== null && typeof stream === "object" && typeof stream.pipe === "function";
+    isStream2.writable = (stream) => isStream2(stream) && stream.writable !== false && typeof stream._write === "function" && typeof stream._writableState === "object";
+    isStream2.readable = (stream) => isStream2(stream) && stream.readable !== false && typeof stream._read === "function" && typeof stream._readableState === "object";
+    isStream2.duplex = (stream) => isStream2.writable(stream) && isStream2.readable(stream);
+    isStream2.transform = (stream) => isStream2.duplex(stream) && typeof stream._transform === "function";
+    module2.exports = isStream2;
+  }
+});
+
+// node_modules/semver/semver.js
+var require_semver = __commonJS({
+  "node_modules/semver/semver.js"(exports2, module2) {
+    exports2 = module2.exports = SemVer;
+    var debug;
+    if (typeof process === "object" && process.env && process.env.NODE_DEBUG && /\bsemver\b/i.test(process.env.NODE_DEBUG)) {
+      debug = function() {
+        var args = Array.prototype.slice.call(arguments, 0);
+        args.unshift("SEMVER");
+        console.log.apply(console, args);
+      };
+    } else {
+      debug = function() {
+      };
+    }
+    exports2.SEMVER_SPEC_VERSION = "2.0.0";
+    var MAX_LENGTH = 256;
+    var MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER || /* istanbul ignore next */
+    9007199254740991;
+    var MAX_SAFE_COMPONENT_LENGTH = 16;
+    var MAX_SAFE_BUILD_LENGTH = MAX_LENGTH - 6;
+    var re = exports2.re = [];
+    var safeRe = exports2.safeRe = [];
+    var src = exports2.src = [];
+    var t = exports2.tokens = {};
+    var R = 0;
+    function tok(n) {
+      t[n] = R++;
+    }
+    var LETTERDASHNUMBER = "[a-zA-Z0-9-]";
+    var safeRegexReplacements = [
+      ["\\s", 1],
+      ["\\d", MAX_LENGTH],
+      [LETTERDASHNUMBER, MAX_SAFE_BUILD_LENGTH]
+    ];
+    function makeSafeRe(value) {
+      for (var i2 = 0; i2 < safeRegexReplacements.length; i2++) {
+        var token = safeRegexReplacements[i2][0];
+        var max = safeRegexReplacements[i2][1];
+        value = value.split(token + "*").join(token + "{0," + max + "}").split(token + "+").join(token + "{1," + max + "}");
+      }
+      return value;
+    }
+    tok("NUMERICIDENTIFIER");
+    src[t.NUMERICIDENTIFIER] = "0|[1-9]\\d*";
+    tok("NUMERICIDENTIFIERLOOSE");
+    src[t.NUMERICIDENTIFIERLOOSE] = "\\d+";
+    tok("NONNUMERICIDENTIFIER");
+    src[t.NONNUMERICIDENTIFIER] = "\\d*[a-zA-Z-]" + LETTERDASHNUMBER + "*";
+    tok("MAINVERSION");
+    src[t.MAINVERSION] = "(" + src[t.NUMERICIDENTIFIER] + ")\\.(" + src[t.NUMERICIDENTIFIER] + ")\\.(" + src[t.NUMERICIDENTIFIER] + ")";
+    tok("MAINVERSIONLOOSE");
+    src[t.MAINVERSIONLOOSE] = "(" + src[t.NUMERICIDENTIFIERLOOSE] + ")\\.(" + src[t.NUMERICIDENTIFIERLOOSE] + ")\\.(" + src[t.NUMERICIDENTIFIERLOOSE] + ")";
+    tok("PRERELEASEIDENTIFIER");
+    src[t.PRERELEASEIDENTIFIER] = "(?:" + src[t.NUMERICIDENTIFIER] + "|" + src[t.NONNUMERICIDENTIFIER] + ")";
+    tok("PRERELEASEIDENTIFIERLOOSE");
+    src[t.PRERELEASEIDENTIFIERLOOSE] = "(?:" + src[t.NUMERICIDENTIFIERLOOSE] + "|" + src[t.NONNUMERICIDENTIFIER] + ")";
+    tok("PRERELEASE");
+    src[t.PRERELEASE] = "(?:-(" + src[t.PRERELEASEIDENTIFIER] + "(?:\\." + src[t.PRERELEASEIDENTIFIER] + ")*))";
+    tok("PRERELEASELOOSE");
+    src[t.PRERELEASELOOSE] = "(?:-?(" + src[t.PRERELEASEIDENTIFIERLOOSE] + "(?:\\." + src[t.PRERELEASEIDENTIFIERLOOSE] + ")*))";
+    tok("BUILDIDENTIFIER");
+    src[t.BUILDIDENTIFIER] = LETTERDASHNUMBER + "+";
+    tok("BUILD");
+    src[t.BUILD] = "(?:\\+(" + src[t.BUILDIDENTIFIER] + "(?:\\." + src[t.BUILDIDENTIFIER] + ")*))";
+    tok("FULL");
+    tok("FULLPLAIN");
+    src[t.FULLPLAIN] = "v?" + src[t.MAINVERSION] + src[t.PRERELEASE] + "?" + src[t.BUILD] + "?";
+    src[t.FULL] = "^" + src[t.FULLPLAIN] + "$";
+    tok("LOOSEPLAIN");
+    src[t.LOOSEPLAIN] = "[v=\\s]*" + src[t.MAINVERSIONLOOSE] + src[t.PRERELEASELOOSE] + "?" + src[t.BUILD] + "?";
+    tok("LOOSE");
+    src[t.LOOSE] = "^" + src[t.LOOSEPLAIN] + "$";
+    tok("GTLT");
+    src[t.GTLT] = "((?:<|>)?=?)";
+    tok("XRANGEIDENTIFIERLOOSE");
+    src[t.XRANGEIDENTIFIERLOOSE] = src[t.NUMERICIDENTIFIERLOOSE] + "|x|X|\\*";
+    tok("XRANGEIDENTIFIER");
+    src[t.XRANGEIDENTIFIER] = src[t.NUMERICIDENTIFIER] + "|x|X|\\*";
+    tok("XRANGEPLAIN");
+    src[t.XRANGEPLAIN] = "[v=\\s]*(" + src[t.XRANGEIDENTIFIER] + ")(?:\\.(" + src[t.XRANGEIDENTIFIER] + ")(?:\\.(" + src[t.XRANGEIDENTIFIER] + ")(?:" + src[t.PRERELEASE] + ")?" + src[t.BUILD] + "?)?)?";
+    tok("XRANGEPLAINLOOSE");
+    src[t.XRANGEPLAINLOOSE] = "[v=\\s]*(" + src[t.XRANGEIDENTIFIERLOOSE] + ")(?:\\.(" + src[t.XRANGEIDENTIFIERLOOSE] + ")(?:\\.(" + src[t.XRANGEIDENTIFIERLOOSE] + ")(?:" + src[t.PRERELEASELOOSE] + ")?" + src[t.BUILD] + "?)?)?";
+    tok("XRANGE");
+    src[t.XRANGE] = "^" + src[t.GTLT] + "\\s*" + src[t.XRANGEPLAIN] + "$";
+    tok("XRANGELOOSE");
+    src[t.XRANGELOOSE] = "^" + src[t.GTLT] + "\\s*" + src[t.XRANGEPLAINLOOSE] + "$";
+    tok("COERCE");
+    src[t.COERCE] = "(^|[^\\d])(\\d{1," + MAX_SAFE_COMPONENT_LENGTH + "})(?:\\.(\\d{1," + MAX_SAFE_COMPONENT_LENGTH + "}))?(?:\\.(\\d{1," + MAX_SAFE_COMPONENT_LENGTH + "}))?(?:$|[^\\d])";
+    tok("COERCERTL");
+    re[t.COERCERTL] = new RegExp(src[t.COERCE], "g");
+    safeRe[t.COERCERTL] = new RegExp(makeSafeRe(src[t.COERCE]), "g");
+    tok("LONETILDE");
+    src[t.LONETILDE] = "(?:~>?)";
+    tok("TILDETRIM");
+    src[t.TILDETRIM] = "(\\s*)" + src[t.LONETILDE] + "\\s+";
+    re[t.TILDETRIM] = new RegExp(src[t.TILDETRIM], "g");
+    safeRe[t.TILDETRIM] = new RegExp(makeSafeRe(src[t.TILDETRIM]), "g");
+    var tildeTrimReplace = "$1~";
+    tok("TILDE");
+    src[t.TILDE] = "^" + src[t.LONETILDE] + src[t.XRANGEPLAIN] + "$";
+    tok("TILDELOOSE");
+    src[t.TILDELOOSE] = "^" + src[t.LONETILDE] + src[t.XRANGEPLAINLOOSE] + "$";
+    tok("LONECARET");
+    src[t.LONECARET] = "(?:\\^)";
+    tok("CARETTRIM");
+    src[t.CARETTRIM] = "(\\s*)" + src[t.LONECARET] + "\\s+";
+    re[t.CARETTRIM] = new RegExp(src[t.CARETTRIM], "g");
+    safeRe[t.CARETTRIM] = new RegExp(makeSafeRe(src[t.CARETTRIM]), "g");
+    var caretTrimReplace = "$1^";
+    tok("CARET");
+    src[t.CARET] = "^" + src[t.LONECARET] + src[t.XRANGEPLAIN] + "$";
+    tok("CARETLOOSE");
+    src[t.CARETLOOSE] = "^" + src[t.LONECARET] + src[t.XRANGEPLAINLOOSE] + "$";
+    tok("COMPARATORLOOSE");
+    src[t.COMPARATORLOOSE] = "^" + src[t.GTLT] + "\\s*(" + src[t.LOOSEPLAIN] + ")$|^$";
+    tok("COMPARATOR");
+    src[t.COMPARATOR] = "^" + src[t.GTLT] + "\\s*(" + src[t.FULLPLAIN] + ")$|^$";
+    tok("COMPARATORTRIM");
+    src[t.COMPARATORTRIM] = "(\\s*)" + src[t.GTLT] + "\\s*(" + src[t.LOOSEPLAIN] + "|" + src[t.XRANGEPLAIN] + ")";
+    re[t.COMPARATORTRIM] = new RegExp(src[t.COMPARATORTRIM], "g");
+    safeRe[t.COMPARATORTRIM] = new RegExp(makeSafeRe(src[t.COMPARATORTRIM]), "g");
+    tok("HYPHENRANGE");
+    src[t.HYPHENRANGE] = "^\\s*(" + src[t.XRANGEPLAIN] + ")\\s+-\\s+(" + src[t.XRANGEPLAIN] + ")\\s*$";
+    tok("HYPHENRANGELOOSE");
+    src[t.HYPHENRANGELOOSE] = "^\\s*(" + src[t.XRANGEPLAINLOOSE] + ")\\s+-\\s+(" + src[t.XRANGEPLAINLOOSE] + ")\\s*$";
+    tok("STAR");
+    src[t.STAR] = "(<|>)?=?\\s*\\*";
+    for (i = 0; i < R; i++) {
+      debug(i, src[i]);
+      if (!re[i]) {
+        re[i] = new RegExp(src[i]);
+        safeRe[i] = new RegExp(makeSafeRe(src[i]));
+      }
+    }
+    var i;
+    exports2.parse = parse3;
+    function parse3(version, options) {
+      if (!options || typeof options !== "object") {
+        options = {
+          loose: !!options,
+          includePrerelease: false
+        };
+      }
+      if (version instanceof SemVer) {
+        return version;
+      }
+      if (typeof version !== "string") {
+        return null;
+      }
+      if (version.length > MAX_LENGTH) {
+        return null;
+      }
+      var r = options.loose ? safeRe[t.LOOSE] : safeRe[t.FULL];
+      if (!r.test(version)) {
+        return null;
+      }
+      try {
+        return new SemVer(version, options);
+      } catch (er) {
+        return null;
+      }
+    }
+    exports2.valid = valid;
+    function valid(version, options) {
+      var v = parse3(version, options);
+      return v ? v.version : null;
+    }
+    exports2.clean = clean;
+    function clean(version, options) {
+      var s = parse3(version.trim().replace(/^[=v]+/, ""), options);
+      return s ? s.version : null;
+    }
+    exports2.SemVer = SemVer;
+    function SemVer(version, options) {
+      if (!options || typeof options !== "object") {
+        options = {
+          loose: !!options,
+          includePrerelease: false
+        };
+      }
+      if (version instanceof SemVer) {
+        if (version.loose === options.loose) {
+          return version;
+        } else {
+          version = version.version;
+        }
+      } else if (typeof version !== "string") {
+        throw new TypeError("Invalid Version: " + version);
+      }
+      if (version.length > MAX_LENGTH) {
+        throw new TypeError("version is longer than " + MAX_LENGTH + " characters");
+      }
+      if (!(this instanceof SemVer)) {
+        return new SemVer(version, options);
+      }
+      debug("SemVer", version, options);
+      this.options = options;
+      this.loose = !!options.loose;
+      var m = version.trim().match(options.loose ? safeRe[t.LOOSE] : safeRe[t.FULL]);
+      if (!m) {
+        throw new TypeError("Invalid Version: " + version);
+      }
+      this.raw = version;
+      this.major = +m[1];
+      this.minor = +m[2];
+      this.patch = +m[3];
+      if (this.major > MAX_SAFE_INTEGER || this.major < 0) {
+        throw new TypeError("Invalid major version");
+      }
+      if (this.minor > MAX_SAFE_INTEGER || this.minor < 0) {
+        throw new TypeError("Invalid minor version");
+      }
+      if (this.patch > MAX_SAFE_INTEGER || this.patch < 0) {
+        throw new TypeError("Invalid patch version");
+      }
+      if (!m[4]) {
+        this.prerelease = [];
+      } else {
+        this.prerelease = m[4].split(".").map(function(id) {
+          if (/^[0-9]+$/.test(id)) {
+            var num = +id;
+            if (num >= 0 && num < MAX_SAFE_INTEGER) {
+              return num;
+            }
+          }
+          return id;
+        });
+      }
+      this.build = m[5] ? m[5].split(".") : [];
+      this.format();
+    }
+    SemVer.prototype.format = function() {
+      this.version = this.major + "." + this.minor + "." + this.patch;
+      if (this.prerelease.length) {
+        this.version += "-" + this.prerelease.join(".");
+      }
+      return this.version;
+    };
+    SemVer.prototype.toString = function() {
+      return this.version;
+    };
+    SemVer.prototype.compare = function(other) {
+      debug("SemVer.compare", this.version, this.options, other);
+      if (!(other instanceof SemVer)) {
+        other = new SemVer(other, this.options);
+      }
+      return this.compareMain(other) || this.comparePre(other);
+    };
+    SemVer.prototype.compareMain = function(other) {
+      if (!(other instanceof SemVer)) {
+        other = new SemVer(other, this.options);
+      }
+      return compareIdentifiers(this.major, other.major) || compareIdentifiers(this.minor, other.minor) || compareIdentifiers(this.patch, other.patch);
+    };
+    SemVer.prototype.comparePre = function(other) {
+      if (!(other instanceof SemVer)) {
+        other = new SemVer(other, this.options);
+      }
+      if (this.prerelease.length && !other.prerelease.length) {
+        return -1;
+      } else if (!this.prerelease.length && other.prerelease.length) {
+        return 1;
+      } else if (!this.prerelease.length && !other.prerelease.length) {
+        return 0;
+      }
+      var i2 = 0;
+      do {
+        var a = this.prerelease[i2];
+        var b = other.prerelease[i2];
+        debug("prerelease compare", i2, a, b);
+        if (a === void 0 && b === void 0) {
+          return 0;
+        } else if (b === void 0) {
+          return 1;
+        } else if (a === void 0) {
+          return -1;
+        } else if (a === b) {
+          continue;
+        } else {
+          return compareIdentifiers(a, b);
+        }
+      } while (++i2);
+    };
+    SemVer.prototype.compareBuild = function(other) {
+      if (!(other instanceof SemVer)) {
+        other = new SemVer(other, this.options);
+      }
+      var i2 = 0;
+      do {
+        var a = this.build[i2];
+        var b = other.build[i2];
+        debug("prerelease compare", i2, a, b);
+        if (a === void 0 && b === void 0) {
+          return 0;
+        } else if (b === void 0) {
+          return 1;
+        } else if (a === void 0) {
+          return -1;
+        } else if (a === b) {
+          continue;
+        } else {
+          return compareIdentifiers(a, b);
+        }
+      } while (++i2);
+    };
+    SemVer.prototype.inc = function(release, identifier) {
+      switch (release) {
+        case "premajor":
+          this.prerelease.length = 0;
+          this.patch = 0;
+          this.minor = 0;
+          this.major++;
+          this.inc("pre", identifier);
+          break;
+        case "preminor":
+          this.prerelease.length = 0;
+          this.patch = 0;
+          this.minor++;
+          this.inc("pre", identifier);
+          break;
+        case "prepatch":
+          this.prerelease.length = 0;
+          this.inc("patch", identifier);
+          this.inc("pre", identifier);
+          break;
+        // If the input is a non-prerelease version, this acts the same as
+        // prepatch.
+        case "prerelease":
+          if (this.prerelease.length === 0) {
+            this.inc("patch", identifier);
+          }
+          this.inc("pre", identifier);
+          break;
+        case "major":
+          if (this.minor !== 0 || this.patch !== 0 || this.prerelease.length === 0) {
+            this.major++;
+          }
+          this.minor = 0;
+          this.patch = 0;
+          this.prerelease = [];
+          break;
+        case "minor":
+          if (this.patch !== 0 || this.prerelease.length === 0) {
+            this.minor++;
+          }
+          this.patch = 0;
+          this.prerelease = [];
+          break;
+        case "patch":
+          if (this.prerelease.length === 0) {
+            this.patch++;
+          }
+          this.prerelease = [];
+          break;
+        // This probably shouldn't be used publicly.
+        // 1.0.0 "pre" would become 1.0.0-0 which is the wrong direction.
+        case "pre":
+          if (this.prerelease.length === 0) {
+            this.prerelease = [0];
+          } else {
+            var i2 = this.prerelease.length;
+            while (--i2 >= 0) {
+              if (typeof this.prerelease[i2] === "number") {
+                this.prerelease[i2]++;
+                i2 = -2;
+              }
+            }
+            if (i2 === -1) {
+              this.prerelease.push(0);
+            }
+          }
+          if (identifier) {
+            if (this.prerelease[0] === identifier) {
+              if (isNaN(this.prerelease[1])) {
+                this.prerelease = [identifier, 0];
+              }
+            } else {
+              this.prerelease = [identifier, 0];
+            }
+          }
+          break;
+        default:
+          throw new Error("invalid increment argument: " + release);
+      }
+      this.format();
+      this.raw = this.version;
+      return this;
+    };
+    exports2.inc = inc;
+    function inc(version, release, loose, identifier) {
+      if (typeof loose === "string") {
+        identifier = loose;
+        loose = void 0;
+      }
+      try {
+        return new SemVer(version, loose).inc(release, identifier).version;
+      } catch (er) {
+        return null;
+      }
+    }
+    exports2.diff = diff;
+    function diff(version1, version2) {
+      if (eq(version1, version2)) {
+        return null;
+      } else {
+        var v1 = parse3(version1);
+        var v2 = parse3(version2);
+        var prefix = "";
+        if (v1.prerelease.length || v2.prerelease.length) {
+          prefix = "pre";
+          var defaultResult = "prerelease";
+        }
+        for (var key in v1) {
+          if (key === "major" || key === "minor" || key === "patch") {
+            if (v1[key] !== v2[key]) {
+              return prefix + key;
+            }
+          }
+        }
+        return defaultResult;
+      }
+    }
+    exports2.compareIdentifiers = compareIdentifiers;
+    var numeric = /^[0-9]+$/;
+    function compareIdentifiers(a, b) {
+      var anum = numeric.test(a);
+      var bnum = numeric.test(b);
+      if (anum && bnum) {
+        a = +a;
+        b = +b;
+      }
+      return a === b ? 0 : anum && !bnum ? -1 : bnum && !anum ? 1 : a < b ? -1 : 1;
+    }
+    exports2.rcompareIdentifiers = rcompareIdentifiers;
+    function rcompareIdentifiers(a, b) {
+      return compareIdentifiers(b, a);
+    }
+    exports2.major = major;
+    function major(a, loose) {
+      return new SemVer(a, loose).major;
+    }
+    exports2.minor = minor;
+    function minor(a, loose) {
+      return new SemVer(a, loose).minor;
+    }
+    exports2.patch = patch;
+    function patch(a, loose) {
+      return new SemVer(a, loose).patch;
+    }
+    exports2.compare = compare;
+    function compare(a, b, loose) {
+      return new SemVer(a, loose).compare(new SemVer(b, loose));
+    }
+    exports2.compareLoose = compareLoose;
+    function compareLoose(a, b) {
+      return compare(a, b, true);
+    }
+    exports2.compareBuild = compareBuild;
+    function compareBuild(a, b, loose) {
+      var versionA = new SemVer(a, loose);
+      var versionB = new SemVer(b, loose);
+      return versionA.compare(versionB) || versionA.compareBuild(versionB);
+    }
+    exports2.rcompare = rcompare;
+    function rcompare(a, b, loose) {
+      return compare(b, a, loose);
+    }
+    exports2.sort = sort;
+    function sort(list, loose) {
+      return list.sort(function(a, b) {
+        return exports2.compareBuild(a, b, loose);
+      });
+    }
+    exports2.rsort = rsort;
+    function rsort(list, loose) {
+      return list.sort(function(a, b) {
+        return exports2.compareBuild(b, a, loose);
+      });
+    }
+    exports2.gt = gt;
+    function gt(a, b, loose) {
+      return compare(a, b, loose) > 0;
+    }
+    exports2.lt = lt;
+    function lt(a, b, loose) {
+      return compare(a, b, loose) < 0;
+    }
+    exports2.eq = eq;
+    function eq(a, b, loose) {
+      return compare(a, b, loose) === 0;
+    }
+    exports2.neq = neq;
+    function neq(a, b, loose) {
+      return compare(a, b, loose) !== 0;
+    }
+    exports2.gte = gte;
+    function gte(a, b, loose) {
+      return compare(a, b, loose) >= 0;
+    }
+    exports2.lte = lte;
+    function lte(a, b, loose) {
+      return compare(a, b, loose) <= 0;
+    }
+    exports2.cmp = cmp;
+    function cmp(a, op, b, loose) {
+      switch (op) {
+        case "===":
+          if (typeof a === "object")
+            a = a.version;
+          if (typeof b === "object")
+            b = b.version;
+          return a === b;
+        case "!==":
+          if (typeof a === "object")
+            a = a.version;
+          if (typeof b === "object")
+            b = b.version;
+          return a !== b;
+        case "":
+        case "=":
+        case "==":
+          return eq(a, b, loose);
+        case "!=":
+          return neq(a, b, loose);
+        case ">":
+          return gt(a, b, loose);
+        case ">=":
+          return gte(a, b, loose);
+        case "<":
+          return lt(a, b, loose);
+        case "<=":
+          return lte(a, b, loose);
+        default:
+          throw new TypeError("Invalid operator: " + op);
+      }
+    }
+    exports2.Comparator = Comparator;
+    function Comparator(comp, options) {
+      if (!options || typeof options !== "object") {
+        options = {
+          loose: !!options,
+          includePrerelease: false
+        };
+      }
+      if (comp instanceof Comparator) {
+        if (comp.loose === !!options.loose) {
+          return comp;
+        } else {
+          comp = comp.value;
+        }
+      }
+      if (!(this instanceof Comparator)) {
+        return new Comparator(comp, options);
+      }
+      comp = comp.trim().split(/\s+/).join(" ");
+      debug("comparator", comp, options);
+      this.options = options;
+      this.loose = !!options.loose;
+      this.parse(comp);
+      if (this.semver === ANY) {
+        this.value = "";
+      } else {
+        this.value = this.operator + this.semver.version;
+      }
+      debug("comp", this);
+    }
+    var ANY = {};
+    Comparator.prototype.parse = function(comp) {
+      var r = this.options.loose ? safeRe[t.COMPARATORLOOSE] : safeRe[t.COMPARATOR];
+      var m = comp.match(r);
+      if (!m) {
+        throw new TypeError("Invalid comparator: " + comp);
+      }
+      this.operator = m[1] !== void 0 ? m[1] : "";
+      if (this.operator === "=") {
+        this.operator = "";
+      }
+      if (!m[2]) {
+        this.semver = ANY;
+      } else {
+        this.semver = new SemVer(m[2], this.options.loose);
+      }
+    };
+    Comparator.prototype.toString = function() {
+      return this.value;
+    };
+    Comparator.prototype.test = function(version) {
+      debug("Comparator.test", version, this.options.loose);
+      if (this.semver === ANY || version === ANY) {
+        return true;
+      }
+      if (typeof version === "string") {
+        try {
+          version = new SemVer(version, this.options);
+        } catch (er) {
+          return false;
+        }
+      }
+      return cmp(version, this.operator, this.semver, this.options);
+    };
+    Comparator.prototype.intersects = function(comp, options) {
+      if (!(comp instanceof Comparator)) {
+        throw new TypeError("a Comparator is required");
+      }
+      if (!options || typeof options !== "object") {
+        options = {
+          loose: !!options,
+          includePrerelease: false
+        };
+      }
+      var rangeTmp;
+      if (this.operator === "") {
+        if (this.value === "") {
+          return true;
+        }
+        rangeTmp = new Range(comp.value, options);
+        return satisfies(this.value, rangeTmp, options);
+      } else if (comp.operator === "") {
+        if (comp.value === "") {
+          return true;
+        }
+        rangeTmp = new Range(this.value, options);
+        return satisfies(comp.semver, rangeTmp, options);
+      }
+      var sameDirectionIncreasing = (this.operator === ">=" || this.operator === ">") && (comp.operator === ">=" || comp.operator === ">");
+      var sameDirectionDecreasing = (this.operator === "<=" || this.operator === "<") && (comp.operator === "<=" || comp.operator === "<");
+      var sameSemVer = this.semver.version === comp.semver.version;
+      var differentDirectionsInclusive = (this.operator === ">=" || this.operator === "<=") && (comp.operator === ">=" || comp.operator === "<=");
+      var oppositeDirectionsLessThan = cmp(this.semver, "<", comp.semver, options) && ((this.operator === ">=" || this.operator === ">") && (comp.operator === "<=" || comp.operator === "<"));
+      var oppositeDirectionsGreaterThan = cmp(this.semver, ">", comp.semver, options) && ((this.operator === "<=" || this.operator === "<") && (comp.operator === ">=" || comp.operator === ">"));
+      return sameDirectionIncreasing || sameDirectionDecreasing || sameSemVer && differentDirectionsInclusive || oppositeDirectionsLessThan || oppositeDirectionsGreaterThan;
+    };
+    exports2.Range = Range;
+    function Range(range, options) {
+      if (!options || typeof options !== "object") {
+        options = {
+          loose: !!options,
+          includePrerelease: false
+        };
+      }
+      if (range instanceof Range) {
+        if (range.loose === !!options.loose && range.includePrerelease === !!options.includePrerelease) {
+          return range;
+        } else {
+          return new Range(range.raw, options);
+        }
+      }
+      if (range instanceof Comparator) {
+        return new Range(range.value, options);
+      }
+      if (!(this instanceof Range)) {
+        return new Range(range, options);
+      }
+      this.options = options;
+      this.loose = !!options.loose;
+      this.includePrerelease = !!options.includePrerelease;
+      this.raw = range.trim().split(/\s+/).join(" ");
+      this.set = this.raw.split("||").map(function(range2) {
+        return this.parseRange(range2.trim());
+      }, this).filter(function(c) {
+        return c.length;
+      });
+      if (!this.set.length) {
+        throw new TypeError("Invalid SemVer Range: " + this.raw);
+      }
+      this.format();
+    }
+    Range.prototype.format = function() {
+      this.range = this.set.map(function(comps) {
+        return comps.join(" ").trim();
+      }).join("||").trim();
+      return this.range;
+    };
+    Range.prototype.toString = function() {
+      return this.range;
+    };
+    function isWhitespace(char) {
+      var code = char && char.charCodeAt(0);
+      return code >= 9 && code <= 13 || code === 32 || code === 160 || code === 5760 || code >= 8192 && code <= 8202 || code === 8232 || code === 8233 || code === 8239 || code === 8287 || code === 12288 || code === 65279;
+    }
+    function isVersionPrefix(char) {
+      return char === "v" || char === "=" || isWhitespace(char);
+    }
+    function isDigit(char) {
+      return char !== void 0 && char >= "0" && char <= "9";
+    }
+    function isLetter(char) {
+      return char !== void 0 && (char >= "a" && char <= "z" || char >= "A" && char <= "Z");
+    }
+    function isIdentifierCharacter(char) {
+      return isDigit(char) || isLetter(char) || char === "-";
+    }
+    function isVersionStart(char) {
+      return isDigit(char) || char === "x" || char === "X" || char === "*";
+    }
+    function findDigitsEndIndex(range, start, limit, digitRuns) {
+      if (!isDigit(range[start])) {
+        return start;
+      }
+      if (start >= digitRuns.start && start < digitRuns.end) {
+        return Math.min(start + limit, digitRuns.end);
+      }
+      if (start >= digitRuns.previousStart && start < digitRuns.previousEnd) {
+        return Math.min(start + limit, digitRuns.previousEnd);
+      }
+      var end = start + 1;
+      while (isDigit(range[end])) {
+        end++;
+      }
+      digitRuns.previousStart = digitRuns.start;
+      digitRuns.previousEnd = digitRuns.end;
+      digitRuns.start = start;
+      digitRuns.end = end;
+      return Math.min(start + limit, end);
+    }
+    function findVersionNumberEndIndex(range, start, loose, digitRuns) {
+      if (!loose && range[start] === "0") {
+        return start + 1;
+      }
+      return findDigitsEndIndex(range, start, loose ? MAX_LENGTH : MAX_LENGTH + 1, digitRuns);
+    }
+    function findPrereleaseIdentifierEndIndex(range, start, loose, digitRuns) {
+      if (isDigit(range[start])) {
+        return findVersionNumberEndIndex(range, start, loose, digitRuns);
+      }
+      if (!isLetter(range[start]) && range[start] !== "-") {
+        return start;
+      }
+      var end = start + 1;
+      var limit = end + MAX_SAFE_BUILD_LENGTH;
+      while (end < limit && isIdentifierCharacter(range[end])) {
+        end++;
+      }
+      return end;
+    }
+    function findPrereleaseEndIndex(range, start, loose, digitRuns) {
+      var hyphen = range[start] === "-";
+      if (!loose && !hyphen) {
+        return start;
+      }
+      var identifierStart = start + (hyphen ? 1 : 0);
+      var end = findPrereleaseIdentifierEndIndex(range, identifierStart, loose, digitRuns);
+      if (end === identifierStart) {
+        if (!loose || !hyphen) {
+          return start;
+        }
+        end = findPrereleaseIdentifierEndIndex(range, start, loose, digitRuns);
+      }
+      while (range[end] === ".") {
+        var next = findPrereleaseIdentifierEndIndex(range, end + 1, loose, digitRuns);
+        if (next === end + 1) {
+          break;
+        }
+        end = next;
+      }
+      return end;
+    }
+    function findBuildEndIndex(range, start) {
+      if (range[start] !== "+") {
+        return start;
+      }
+      var end = start + 1;
+      do {
+        var identifierStart = end;
+        while (end - identifierStart < MAX_SAFE_BUILD_LENGTH && isIdentifierCharacter(range[end])) {
+          end++;
+        }
+        if (end === identifierStart) {
+          return identifierStart === start + 1 ? start : end - 1;
+        }
+        if (range[end] !== ".") {
+          return end;
+        }
+        end++;
+      } while (true);
+    }
+    function findLooseFullVersionEndIndex(range, start, digitRuns) {
+      var end = start;
+      for (var component = 0; component < 3; component++) {
+        var next = findVersionNumberEndIndex(range, end, true, digitRuns);
+        if (next === end) {
+          return start;
+        }
+        end = next;
+        if (component < 2) {
+          if (range[end] !== ".") {
+            return start;
+          }
+          end++;
+        }
+      }
+      return findBuildEndIndex(range, findPrereleaseEndIndex(range, end, true, digitRuns));
+    }
+    function findPartialVersionComponentEndIndex(range, start, digitRuns) {
+      if (isDigit(range[start])) {
+        return findVersionNumberEndIndex(range, start, false, digitRuns);
+      }
+      return isVersionStart(range[start]) ? start + 1 : start;
+    }
+    function findVersionEndIndex(range, start, digitRuns) {
+      var end = findLooseFullVersionEndIndex(range, start, digitRuns);
+      if (end !== start) {
+        return end;
+      }
+      end = findPartialVersionComponentEndIndex(range, start, digitRuns);
+      for (var component = 0; component < 2; component++) {
+        if (range[end] !== ".") {
+          return end;
+        }
+        var next = findPartialVersionComponentEndIndex(range, end + 1, digitRuns);
+        if (next === end + 1) {
+          return end;
+        }
+        end = next;
+      }
+      return findBuildEndIndex(range, findPrereleaseEndIndex(range, end, false, digitRuns));
+    }
+    function findRemovableWhitespaceIndex(range, position) {
+      if (isWhitespace(range[position])) {
+        position++;
+      }
+      if (range[position] === "<" || range[position] === ">") {
+        position++;
+      }
+      if (range[position] === "=") {
+        position++;
+      }
+      return isWhitespace(range[position]) ? position : -1;
+    }
+    function trimComparatorWhitespace(range) {
+      var result = "";
+      var copyFrom = 0;
+      var cursor = 0;
+      var digitRuns = { start: -1, end: -1, previousStart: -1, previousEnd: -1 };
+      while (cursor < range.length) {
+        var matchStart = cursor;
+        if (range[cursor] === "<" || range[cursor] === ">") {
+          cursor++;
+        } else if (!isVersionPrefix(range[cursor]) && !isVersionStart(range[cursor])) {
+          cursor++;
+          continue;
+        }
+        while (cursor < range.length && isVersionPrefix(range[cursor])) {
+          cursor++;
+        }
+        if (!isVersionStart(range[cursor])) {
+          continue;
+        }
+        var whitespacePosition = findRemovableWhitespaceIndex(range, matchStart);
+        if (whitespacePosition !== -1) {
+          result += range.slice(copyFrom, whitespacePosition);
+          copyFrom = whitespacePosition + 1;
+        }
+        cursor = findVersionEndIndex(range, cursor, digitRuns);
+      }
+      return result + range.slice(copyFrom);
+    }
+    Range.prototype.parseRange = function(range) {
+      var loose = this.options.loose;
+      var hr = loose ? safeRe[t.HYPHENRANGELOOSE] : safeRe[t.HYPHENRANGE];
+      range = range.replace(hr, hyphenReplace);
+      debug("hyphen replace", range);
+      range = trimComparatorWhitespace(range);
+      debug("comparator trim", range);
+      range = range.replace(safeRe[t.TILDETRIM], tildeTrimReplace);
+      range = range.replace(safeRe[t.CARETTRIM], caretTrimReplace);
+      range = range.split(/\s+/).join(" ");
+      var compRe = loose ? safeRe[t.COMPARATORLOOSE] : safeRe[t.COMPARATOR];
+      var set = range.split(" ").map(function(comp) {
+        return parseComparator(comp, this.options);
+      }, this).join(" ").split(/\s+/);
+      if (this.options.loose) {
+        set = set.filter(function(comp) {
+          return !!comp.match(compRe);
+        });
+      }
+      set = set.map(function(comp) {
+        return new Comparator(comp, this.options);
+      }, this);
+      return set;
+    };
+    Range.prototype.intersects = function(range, options) {
+      if (!(range instanceof Range)) {
+        throw new TypeError("a Range is required");
+      }
+      return this.set.some(function(thisComparators) {
+        return isSatisfiable(thisComparators, options) && range.set.some(function(rangeComparators) {
+          return isSatisfiable(rangeComparators, options) && thisComparators.every(function(thisComparator) {
+            return rangeComparators.every(function(rangeComparator) {
+              return thisComparator.intersects(rangeComparator, options);
+            });
+          });
+        });
+      });
+    };
+    function isSatisfiable(comparators, options) {
+      var result = true;
+      var remainingComparators = comparators.slice();
+      var testComparator = remainingComparators.pop();
+      while (result && remainingComparators.length) {
+        result = remainingComparators.every(function(otherComparator) {
+          return testComparator.intersects(otherComparator, options);
+        });
+        testComparator = remainingComparators.pop();
+      }
+      return result;
+    }
+    exports2.toComparators = toComparators;
+    function toComparators(range, options) {
+      return new Range(range, options).set.map(function(comp) {
+        return comp.map(function(c) {
+          return c.value;
+        }).join(" ").trim().split(" ");
+      });
+    }
+    function parseComparator(comp, options) {
+      debug("comp", comp, options);
+      comp = replaceCarets(comp, options);
+      debug("caret", comp);
+      comp = replaceTildes(comp, options);
+      debug("tildes", comp);
+      comp = replaceXRanges(comp, options);
+      debug("xrange", comp);
+      comp = replaceStars(comp, options);
+      debug("stars", comp);
+      return comp;
+    }
+    function isX(id) {
+      return !id || id.toLowerCase() === "x" || id === "*";
+    }
+    function replaceTildes(comp, options) {
+      return comp.trim().split(/\s+/).map(function(comp2) {
+        return replaceTilde(comp2, options);
+      }).join(" ");
+    }
+    function replaceTilde(comp, options) {
+      var r = options.loose ? safeRe[t.TILDELOOSE] : safeRe[t.TILDE];
+      return comp.replace(r, function(_, M, m, p, pr) {
+        debug("tilde", comp, _, M, m, p, pr);
+        var ret;
+        if (isX(M)) {
+          ret = "";
+        } else if (isX(m)) {
+          ret = ">=" + M + ".0.0 <" + (+M + 1) + ".0.0";
+        } else if (isX(p)) {
+          ret = ">=" + M + "." + m + ".0 <" + M + "." + (+m + 1) + ".0";
+        } else if (pr) {
+          debug("replaceTilde pr", pr);
+          ret = ">=" + M + "." + m + "." + p + "-" + pr + " <" + M + "." + (+m + 1) + ".0";
+        } else {
+          ret = ">=" + M + "." + m + "." + p + " <" + M + "." + (+m + 1) + ".0";
+        }
+        debug("tilde return", ret);
+        return ret;
+      });
+    }
+    function replaceCarets(comp, options) {
+      return comp.trim().split(/\s+/).map(function(comp2) {
+        return replaceCaret(comp2, options);
+      }).join(" ");
+    }
+    function replaceCaret(comp, options) {
+      debug("caret", comp, options);
+      var r = options.loose ? safeRe[t.CARETLOOSE] : safeRe[t.CARET];
+      return comp.replace(r, function(_, M, m, p, pr) {
+        debug("caret", comp, _, M, m, p, pr);
+        var ret;
+        if (isX(M)) {
+          ret = "";
+        } else if (isX(m)) {
+          ret = ">=" + M + ".0.0 <" + (+M + 1) + ".0.0";
+        } else if (isX(p)) {
+          if (M === "0") {
+            ret = ">=" + M + "." + m + ".0 <" + M + "." + (+m + 1) + ".0";
+          } else {
+            ret = ">=" + M + "." + m + ".0 <" + (+M + 1) + ".0.0";
+          }
+        } else if (pr) {
+          debug("replaceCaret pr", pr);
+          if (M === "0") {
+            if (m === "0") {
+              ret = ">=" + M + "." + m + "." + p + "-" + pr + " <" + M + "." + m + "." + (+p + 1);
+            } else {
+              ret = ">=" + M + "." + m + "." + p + "-" + pr + " <" + M + "." + (+m + 1) + ".0";
+            }
+          } else {
+            ret = ">=" + M + "." + m + "." + p + "-" + pr + " <" + (+M + 1) + ".0.0";
+          }
+        } else {
+          debug("no pr");
+          if (M === "0") {
+            if (m === "0") {
+              ret = ">=" + M + "." + m + "." + p + " <" + M + "." + m + "." + (+p + 1);
+            } else {
+              ret = ">=" + M + "." + m + "." + p + " <" + M + "." + (+m + 1) + ".0";
+            }
+          } else {
+            ret = ">=" + M + "." + m + "." + p + " <" + (+M + 1) + ".0.0";
+          }
+        }
+        debug("caret return", ret);
+        return ret;
+      });
+    }
+    function replaceXRanges(comp, options) {
+      debug("replaceXRanges", comp, options);
+      return comp.split(/\s+/).map(function(comp2) {
+        return replaceXRange(comp2, options);
+      }).join(" ");
+    }
+    function replaceXRange(comp, options) {
+      comp = comp.trim();
+      var r = options.loose ? safeRe[t.XRANGELOOSE] : safeRe[t.XRANGE];
+      return comp.replace(r, function(ret, gtlt, M, m, p, pr) {
+        debug("xRange", comp, ret, gtlt, M, m, p, pr);
+        var xM = isX(M);
+        var xm = xM || isX(m);
+        var xp = xm || isX(p);
+        var anyX = xp;
+        if (gtlt === "=" && anyX) {
+          gtlt = "";
+        }
+        pr = options.includePrerelease ? "-0" : "";
+        if (xM) {
+          if (gtlt === ">" || gtlt === "<") {
+            ret = "<0.0.0-0";
+          } else {
+            ret = "*";
+          }
+        } else if (gtlt && anyX) {
+          if (xm) {
+            m = 0;
+          }
+          p = 0;
+          if (gtlt === ">") {
+            gtlt = ">=";
+            if (xm) {
+              M = +M + 1;
+              m = 0;
+              p = 0;
+            } else {
+              m = +m + 1;
+              p = 0;
+            }
+          } else if (gtlt === "<=") {
+            gtlt = "<";
+            if (xm) {
+              M = +M + 1;
+            } else {
+              m = +m + 1;
+            }
+          }
+          ret = gtlt + M + "." + m + "." + p + pr;
+        } else if (xm) {
+          ret = ">=" + M + ".0.0" + pr + " <" + (+M + 1) + ".0.0" + pr;
+        } else if (xp) {
+          ret = ">=" + M + "." + m + ".0" + pr + " <" + M + "." + (+m + 1) + ".0" + pr;
+        }
+        debug("xRange return", ret);
+        return ret;
+      });
+    }
+    function replaceStars(comp, options) {
+      debug("replaceStars", comp, options);
+      return comp.trim().replace(safeRe[t.STAR], "");
+    }
+    function hyphenReplace($0, from, fM, fm, fp, fpr, fb, to, tM, tm, tp, tpr, tb) {
+      if (isX(fM)) {
+        from = "";
+      } else if (isX(fm)) {
+        from = ">=" + fM + ".0.0";
+      } else if (isX(fp)) {
+        from = ">=" + fM + "." + fm + ".0";
+      } else {
+        from = ">=" + from;
+      }
+      if (isX(tM)) {
+        to = "";
+      } else if (isX(tm)) {
+        to = "<" + (+tM + 1) + ".0.0";
+      } else if (isX(tp)) {
+        to = "<" + tM + "." + (+tm + 1) + ".0";
+      } else if (tpr) {
+        to = "<=" + tM + "." + tm + "." + tp + "-" + tpr;
+      } else {
+        to = "<=" + to;
+      }
+      return (from + " " + to).trim();
+    }
+    Range.prototype.test = function(version) {
+      if (!version) {
+        return false;
+      }
+      if (typeof version === "string") {
+        try {
+          version = new SemVer(version, this.options);
+        } catch (er) {
+          return false;
+        }
+      }
+      for (var i2 = 0; i2 < this.set.length; i2++) {
+        if (testSet(this.set[i2], version, this.options)) {
+          return true;
+        }
+      }
+      return false;
+    };
+    function testSet(set, version, options) {
+      for (var i2 = 0; i2 < set.length; i2++) {
+        if (!set[i2].test(version)) {
+          return false;
+        }
+      }
+      if (version.prerelease.length && !options.includePrerelease) {
+        for (i2 = 0; i2 < set.length; i2++) {
+          debug(set[i2].semver);
+          if (set[i2].semver === ANY) {
+            continue;
+          }
+          if (set[i2].semver.prerelease.length > 0) {
+            var allowed = set[i2].semver;
+            if (allowed.major === version.major && allowed.minor === version.minor && allowed.patch === version.patch) {
+              return true;
+            }
+          }
+        }
+        return false;
+      }
+      return true;
+    }
+    exports2.satisfies = satisfies;
+    function satisfies(version, range, options) {
+      try {
+        range = new Range(range, options);
+      } catch (er) {
+        return false;
+      }
+      return range.test(version);
+    }
+    exports2.maxSatisfying = maxSatisfying;
+    function maxSatisfying(versions, range, options) {
+      var max = null;
+      var maxSV = null;
+      try {
+        var rangeObj = new Range(range, options);
+      } catch (er) {
+        return null;
+      }
+      versions.forEach(function(v) {
+        if (rangeObj.test(v)) {
+          if (!max || maxSV.compare(v) === -1) {
+            max = v;
+            maxSV = new SemVer(max, options);
+          }
+        }
+      });
+      return max;
+    }
+    exports2.minSatisfying = minSatisfying;
+    function minSatisfying(versions, range, options) {
+      var min = null;
+      var minSV = null;
+      try {
+        var rangeObj = new Range(range, options);
+      } catch (er) {
+        return null;
+      }
+      versions.forEach(function(v) {
+        if (rangeObj.test(v)) {
+          if (!min || minSV.compare(v) === 1) {
+            min = v;
+            minSV = new SemVer(min, options);
+          }
+        }
+      });
+      return min;
+    }
+    exports2.minVersion = minVersion;
+    function minVersion(range, loose) {
+      range = new Range(range, loose);
+      var minver = new SemVer("0.0.0");
+      if (range.test(minver)) {
+        return minver;
+      }
+      minver = new SemVer("0.0.0-0");
+      if (range.test(minver)) {
+        return minver;
+      }
+      minver = null;
+      for (var i2 = 0; i2 < range.set.length; ++i2) {
+        var comparators = range.set[i2];
+        comparators.forEach(function(comparator) {
+          var compver = new SemVer(comparator.semver.version);
+          switch (comparator.operator) {
+            case ">":
+              if (compver.prerelease.length === 0) {
+                compver.patch++;
+              } else {
+                compver.prerelease.push(0);
+              }
+              compver.raw = compver.format();
+            /* fallthrough */
+            case "":
+            case ">=":
+              if (!minver || gt(minver, compver)) {
+                minver = compver;
+              }
+              break;
+            case "<":
+            case "<=":
+              break;
+            /* istanbul ignore next */
+            default:
+              throw new Error("Unexpected operation: " + comparator.operator);
+          }
+        });
+      }
+      if (minver && range.test(minver)) {
+        return minver;
+      }
+      return null;
+    }
+    exports2.validRange = validRange;
+    function validRange(range, options) {
+      try {
+        return new Range(range, options).range || "*";
+      } catch (er) {
+        return null;
+      }
+    }
+    exports2.ltr = ltr;
+    function ltr(version, range, options) {
+      return outside(version, range, "<", options);
+    }
+    exports2.gtr = gtr;
+    function gtr(version, range, options) {
+      return outside(version, range, ">", options);
+    }
+    exports2.outside = outside;
+    function outside(version, range, hilo, options) {
+      version = new SemVer(version, options);
+      range = new Range(range, options);
+      var gtfn, ltefn, ltfn, comp, ecomp;
+      switch (hilo) {
+        case ">":
+          gtfn = gt;
+          ltefn = lte;
+          ltfn = lt;
+          comp = ">";
+          ecomp = ">=";
+          break;
+        case "<":
+          gtfn = lt;
+          ltefn = gte;
+          ltfn = gt;
+          comp = "<";
+          ecomp = "<=";
+          break;
+        default:
+          throw new TypeError('Must provide a hilo val of "<" or ">"');
+      }
+      if (satisfies(version, range, options)) {
+        return false;
+      }
+      for (var i2 = 0; i2 < range.set.length; ++i2) {
+        var comparators = range.set[i2];
+        var high = null;
+        var low = null;
+        comparators.forEach(function(comparator) {
+          if (comparator.semver === ANY) {
+            comparator = new Comparator(">=0.0.0");
+          }
+          high = high || comparator;
+          low = low || comparator;
+          if (gtfn(comparator.semver, high.semver, options)) {
+            high = comparator;
+          } else if (ltfn(comparator.semver, low.semver, options)) {
+            low = comparator;
+          }
+        });
+        if (high.operator === comp || high.operator === ecomp) {
+          return false;
+        }
+        if ((!low.operator || low.operator === comp) && ltefn(version, low.semver)) {
+          return false;
+        } else if (low.operator === ecomp && ltfn(version, low.semver)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    exports2.prerelease = prerelease;
+    function prerelease(version, options) {
+      var parsed = parse3(version, options);
+      return parsed && parsed.prerelease.length ? parsed.prerelease : null;
+    }
+    exports2.intersects = intersects;
+    function intersects(r1, r2, options) {
+      r1 = new Range(r1, options);
+      r2 = new Range(r2, options);
+      return r1.intersects(r2);
+    }
+    exports2.coerce = coerce;
+    function coerce(version, options) {
+      if (version instanceof SemVer) {
+        return version;
+      }
+      if (typeof version === "number") {
+        version = String(version);
+      }
+      if (typeof version !== "string") {
+        return null;
+      }
+      options = options || {};
+      var match = null;
+      if (!options.rtl) {
+        match = version.match(safeRe[t.COERCE]);
+      } else {
+        var next;
+        while ((next = safeRe[t.COERCERTL].exec(version)) && (!match || match.index + match[0].length !== version.length)) {
+          if (!match || next.index + next[0].length !== match.index + match[0].length) {
+            match = next;
+          }
+          safeRe[t.COERCERTL].lastIndex = next.index + next[1].length + next[2].length;
+        }
+        safeRe[t.COERCERTL].lastIndex = -1;
+      }
+      if (match === null) {
+        return null;
+      }
+      return parse3(match[2] + "." + (match[3] || "0") + "." + (match[4] || "0"), options);
+    }
+  }
+});
+
+// node_modules/make-dir/index.js
+var require_make_dir = __commonJS({
+  "node_modules/make-dir/index.js"(exports2, module2) {
+    "use strict";
+    var fs3 = require("fs");
+    var path = require("path");
+    var { promisify } = require("util");
+    var semver = require_semver();
+    var useNativeRecursiveOption = semver.satisfies(process.version, ">=10.12.0");
+    var checkPath = (pth) => {
+      if (process.platform === "win32") {
+        const pathHasInvalidWinCharacters = /[<>:"|?*]/.test(pth.replace(path.parse(pth).root, ""));
+        if (pathHasInvalidWinCharacters) {
+          const error = new Error(`Path contains invalid characters: ${pth}`);
+          error.code = "EINVAL";
+          throw error;
+        }
+      }
+    };
+    var processOptions = (options) => {
+      const defaults2 = {
+        mode: 511,
+        fs: fs3
+      };
+      return {
+        ...defaults2,
+        ...options
+      };
+    };
+    var permissionError = (pth) => {
+      const error = new Error(`operation not permitted, mkdir '${pth}'`);
+      error.code = "EPERM";
+      error.errno = -4048;
+      error.path = pth;
+      error.syscall = "mkdir";
+      return error;
+    };
+    var makeDir2 = async (input, options) => {
+      checkPath(input);
+      options = processOptions(options);
+      const mkdir = promisify(options.fs.mkdir);
+      const stat = promisify(options.fs.stat);
+      if (useNativeRecursiveOption && options.fs.mkdir === fs3.mkdir) {
+        const pth = path.resolve(input);
+        await mkdir(pth, {
+          mode: options.mode,
+          recursive: true
+        });
+        return pth;
+      }
+      const make = async (pth) => {
+        try {
+          await mkdir(pth, options.mode);
+          return pth;
+        } catch (error) {
+          if (error.code === "EPERM") {
+            throw error;
+          }
+          if (error.code === "ENOENT") {
+            if (path.dirname(pth) === pth) {
+              throw permissionError(pth);
+            }
+            if (error.message.includes("null bytes")) {
+              throw error;
+            }
+            await make(path.dirname(pth));
+            return make(pth);
+          }
+          try {
+            const stats = await stat(pth);
+            if (!stats.isDirectory()) {
+              throw new Error("The path is not a directory");
+            }
+          } catch (_) {
+            throw error;
+          }
+          return pth;
+        }
+      };
+      return make(path.resolve(input));
+    };
+    module2.exports = makeDir2;
+    module2.exports.sync = (input, options) => {
+      checkPath(input);
+      options = processOptions(options);
+      if (useNativeRecursiveOption && options.fs.mkdirSync === fs3.mkdirSync) {
+        const pth = path.resolve(input);
+        fs3.mkdirSync(pth, {
+          mode: options.mode,
+          recursive: true
+        });
+        return pth;
+      }
+      const make = (pth) => {
+        try {
+          options.fs.mkdirSync(pth, options.mode);
+        } catch (error) {
+          if (error.code === "EPERM") {
+            throw error;
+          }
+          if (error.code === "ENOENT") {
+            if (path.dirname(pth) === pth) {
+              throw permissionError(pth);
+            }
+            if (error.message.includes("null bytes")) {
+              throw error;
+            }
+            make(path.dirname(pth));
+            return make(pth);
+          }
+          try {
+            if (!options.fs.statSync(pth).isDirectory()) {
+              throw new Error("The path is not a directory");
+            }
+          } catch (_) {
+            throw error;
+          }
+        }
+        return pth;
+      };
+      return make(path.resolve(input));
+    };
+  }
+});
+
+// node_modules/shell-escape/shell-escape.js
+var require_shell_escape = __commonJS({
+  "node_modules/shell-escape/shell-escape.js"(exports2, module2) {
+    module2.exports = shellescape;
+    function shellescape(a) {
+      var ret = [];
+      a.forEach(function(s) {
+        if (!/^[A-Za-z0-9_\/-]+$/.test(s)) {
+          s = "'" + s.replace(/'/g, "'\\''") + "'";
+          s = s.replace(/^(?:'')+/g, "").replace(/\\'''/g, "\\'");
+        }
+        ret.push(s);
+      });
+      return ret.join(" ");
+    }
+  }
+});
+
+// node_modules/retry/lib/retry_operation.js
+var require_retry_operation = __commonJS({
+  "node_modules/retry/lib/retry_operation.js"(exports2, module2) {
+    function RetryOperation(timeouts, options) {
+      if (typeof options === "boolean") {
+        options = { forever: options };
+      }
+      this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
+      this._timeouts = timeouts;
+      this._options = options || {};
+      this._maxRetryTime = options && options.maxRetryTime || Infinity;
+      this._fn = null;
+      this._errors = [];
+      this._attempts = 1;
+      this._operationTimeout = null;
+      this._operationTimeoutCb = null;
+      this._timeout = null;
+      this._operationStart = null;
+      this._timer = null;
+      if (this._options.forever) {
+        this._cachedTimeouts = this._timeouts.slice(0);
+      }
+    }
+    module2.exports = RetryOperation;
+    RetryOperation.prototype.reset = function() {
+      this._attempts = 1;
+      this._timeouts = this._originalTimeouts.slice(0);
+    };
+    RetryOperation.prototype.stop = function() {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (this._timer) {
+        clearTimeout(this._timer);
+      }
+      this._timeouts = [];
+      this._cachedTimeouts = null;
+    };
+    RetryOperation.prototype.retry = function(err) {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (!err) {
+        return false;
+      }
+      var currentTime = (/* @__PURE__ */ new Date()).getTime();
+      if (err && currentTime - this._operationStart >= this._maxRetryTime) {
+        this._errors.push(err);
+        this._errors.unshift(new Error("RetryOperation timeout occurred"));
+        return false;
+      }
+      this._errors.push(err);
+      var timeout = this._timeouts.shift();
+      if (timeout === void 0) {
+        if (this._cachedTimeouts) {
+          this._errors.splice(0, this._errors.length - 1);
+          timeout = this._cachedTimeouts.slice(-1);
+        } else {
+          return false;
+        }
+      }
+      var self2 = this;
+      this._timer = setTimeout(function() {
+        self2._attempts++;
+        if (self2._operationTimeoutCb) {
+          self2._timeout = setTimeout(function() {
+            self2._operationTimeoutCb(self2._attempts);
+          }, self2._operationTimeout);
+          if (self2._options.unref) {
+            self2._timeout.unref();
+          }
+        }
+        self2._fn(self2._attempts);
+      }, timeout);
+      if (this._options.unref) {
+        this._timer.unref();
+      }
+      return true;
+    };
+    RetryOperation.prototype.attempt = function(fn, timeoutOps) {
+      this._fn = fn;
+      if (timeoutOps) {
+        if (timeoutOps.timeout) {
+          this._operationTimeout = timeoutOps.timeout;
+        }
+        if (timeoutOps.cb) {
+          this._operationTimeoutCb = timeoutOps.cb;
+        }
+      }
+      var self2 = this;
+      if (this._operationTimeoutCb) {
+        this._timeout = setTimeout(function() {
+          self2._operationTimeoutCb();
+        }, self2._operationTimeout);
+      }
+      this._operationStart = (/* @__PURE__ */ new Date()).getTime();
+      this._fn(this._attempts);
+    };
+    RetryOperation.prototype.try = function(fn) {
+      console.log("Using RetryOperation.try() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = function(fn) {
+      console.log("Using RetryOperation.start() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = RetryOperation.prototype.try;
+    RetryOperation.prototype.errors = function() {
+      return this._errors;
+    };
+    RetryOperation.prototype.attempts = function() {
+      return this._attempts;
+    };
+    RetryOperation.prototype.mainError = function() {
+      if (this._errors.length === 0) {
+        return null;
+      }
+      var counts = {};
+      var mainError = null;
+      var mainErrorCount = 0;
+      for (var i = 0; i < this._errors.length; i++) {
+        var error = this._errors[i];
+        var message = error.message;
+        var count = (counts[message] || 0) + 1;
+        counts[message] = count;
+        if (count >= mainErrorCount) {
+          mainError = error;
+          mainErrorCount = count;
+        }
+      }
+      return mainError;
+    };
+  }
+});
+
+// node_modules/retry/lib/retry.js
+var require_retry = __commonJS({
+  "node_modules/retry/lib/retry.js"(exports2) {
+    var RetryOperation = require_retry_operation();
+    exports2.operation = function(options) {
+      var timeouts = exports2.timeouts(options);
+      return new RetryOperation(timeouts, {
+        forever: options && (options.forever || options.retries === Infinity),
+        unref: options && options.unref,
+        maxRetryTime: options && options.maxRetryTime
+      });
+    };
+    exports2.timeouts = function(options) {
+      if (options instanceof Array) {
+        return [].concat(options);
+      }
+      var opts = {
+        retries: 10,
+        factor: 2,
+        minTimeout: 1 * 1e3,
+        maxTimeout: Infinity,
+        randomize: false
+      };
+      for (var key in options) {
+        opts[key] = options[key];
+      }
+      if (opts.minTimeout > opts.maxTimeout) {
+        throw new Error("minTimeout is greater than maxTimeout");
+      }
+      var timeouts = [];
+      for (var i = 0; i < opts.retries; i++) {
+        timeouts.push(this.createTimeout(i, opts));
+      }
+      if (options && options.forever && !timeouts.length) {
+        timeouts.push(this.createTimeout(i, opts));
+      }
+      timeouts.sort(function(a, b) {
+        return a - b;
+      });
+      return timeouts;
+    };
+    exports2.createTimeout = function(attempt, opts) {
+      var random = opts.randomize ? Math.random() + 1 : 1;
+      var timeout = Math.round(random * Math.max(opts.minTimeout, 1) * Math.pow(opts.factor, attempt));
+      timeout = Math.min(timeout, opts.maxTimeout);
+      return timeout;
+    };
+    exports2.wrap = function(obj, options, methods) {
+      if (options instanceof Array) {
+        methods = options;
+        options = null;
+      }
+      if (!methods) {
+        methods = [];
+        for (var key in obj) {
+          if (typeof obj[key] === "function") {
+            methods.push(key);
+          }
+        }
+      }
+      for (var i = 0; i < methods.length; i++) {
+        var method = methods[i];
+        var original = obj[method];
+        obj[method] = function retryWrapper(original2) {
+          var op = exports2.operation(options);
+          var args = Array.prototype.slice.call(arguments, 1);
+          var callback = args.pop();
+          args.push(function(err) {
+            if (op.retry(err)) {
+              return;
+            }
+            if (err) {
+              arguments[0] = op.mainError();
+            }
+            callback.apply(this, arguments);
+          });
+          op.attempt(function() {
+            original2.apply(obj, args);
+          });
+        }.bind(obj, original);
+        obj[method].options = options;
+      }
+    };
+  }
+});
+
+// node_modules/retry/index.js
+var require_retry2 = __commonJS({
+  "node_modules/retry/index.js"(exports2, module2) {
+    module2.exports = require_retry();
+  }
+});
+
 // node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js
 var require_proxy = __commonJS({
   "node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js"(exports2) {
@@ -20547,7 +24682,7 @@ var require_symbols = __commonJS({
 });
 
 // node_modules/undici/lib/core/errors.js
-var require_errors2 = __commonJS({
+var require_errors3 = __commonJS({
   "node_modules/undici/lib/core/errors.js"(exports2, module2) {
     "use strict";
     var kUndiciError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR");
@@ -20658,7 +24793,7 @@ var require_errors2 = __commonJS({
       [kInvalidReturnValueError] = true;
     };
     var kAbortError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORT");
-    var AbortError = class extends UndiciError {
+    var AbortError2 = class extends UndiciError {
       constructor(message) {
         super(message);
         this.name = "AbortError";
@@ -20671,7 +24806,7 @@ var require_errors2 = __commonJS({
       [kAbortError] = true;
     };
     var kRequestAbortedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORTED");
-    var RequestAbortedError = class extends AbortError {
+    var RequestAbortedError = class extends AbortError2 {
       constructor(message) {
         super(message);
         this.name = "AbortError";
@@ -20876,7 +25011,7 @@ var require_errors2 = __commonJS({
       }
     };
     module2.exports = {
-      AbortError,
+      AbortError: AbortError2,
       HTTPParserError,
       UndiciError,
       HeadersTimeoutError,
@@ -20905,7 +25040,7 @@ var require_errors2 = __commonJS({
 });
 
 // node_modules/undici/lib/core/constants.js
-var require_constants2 = __commonJS({
+var require_constants3 = __commonJS({
   "node_modules/undici/lib/core/constants.js"(exports2, module2) {
     "use strict";
     var headerNameLowerCasedRecord = {};
@@ -21026,7 +25161,7 @@ var require_tree = __commonJS({
     var {
       wellknownHeaderNames,
       headerNameLowerCasedRecord
-    } = require_constants2();
+    } = require_constants3();
     var TstNode = class _TstNode {
       /** @type {any} */
       value = null;
@@ -21172,8 +25307,8 @@ var require_util = __commonJS({
     var nodeUtil = require("node:util");
     var { stringify } = require("node:querystring");
     var { EventEmitter: EE } = require("node:events");
-    var { InvalidArgumentError } = require_errors2();
-    var { headerNameLowerCasedRecord } = require_constants2();
+    var { InvalidArgumentError } = require_errors3();
+    var { headerNameLowerCasedRecord } = require_constants3();
     var { tree } = require_tree();
     var [nodeMajor, nodeMinor] = process.versions.node.split(".").map((v) => Number(v));
     var BodyAsyncIterable = class {
@@ -21188,7 +25323,7 @@ var require_util = __commonJS({
       }
     };
     function wrapRequestBody(body) {
-      if (isStream(body)) {
+      if (isStream2(body)) {
         if (bodyLength(body) === 0) {
           body.on("data", function() {
             assert(false);
@@ -21211,7 +25346,7 @@ var require_util = __commonJS({
     }
     function nop() {
     }
-    function isStream(obj) {
+    function isStream2(obj) {
       return obj && typeof obj === "object" && typeof obj.pipe === "function" && typeof obj.on === "function";
     }
     function isBlobLike(object) {
@@ -21329,7 +25464,7 @@ var require_util = __commonJS({
     function bodyLength(body) {
       if (body == null) {
         return 0;
-      } else if (isStream(body)) {
+      } else if (isStream2(body)) {
         const state = body._readableState;
         return state && state.objectMode === false && state.ended === true && Number.isFinite(state.length) ? state.length : null;
       } else if (isBlobLike(body)) {
@@ -21343,7 +25478,7 @@ var require_util = __commonJS({
       return body && !!(body.destroyed || body[kDestroyed] || stream.isDestroyed?.(body));
     }
     function destroy(stream2, err) {
-      if (stream2 == null || !isStream(stream2) || isDestroyed(stream2)) {
+      if (stream2 == null || !isStream2(stream2) || isDestroyed(stream2)) {
         return;
       }
       if (typeof stream2.destroy === "function") {
@@ -21627,7 +25762,7 @@ var require_util = __commonJS({
       parseOrigin,
       parseURL,
       getServerName,
-      isStream,
+      isStream: isStream2,
       isIterable,
       isAsyncIterable,
       isDestroyed,
@@ -21857,12 +25992,12 @@ var require_request = __commonJS({
     var {
       InvalidArgumentError,
       NotSupportedError
-    } = require_errors2();
+    } = require_errors3();
     var assert = require("node:assert");
     var {
       isValidHTTPToken,
       isValidHeaderValue,
-      isStream,
+      isStream: isStream2,
       destroy,
       isBuffer,
       isFormDataLike,
@@ -21874,7 +26009,7 @@ var require_request = __commonJS({
       normalizedMethodRecords
     } = require_util();
     var { channels } = require_diagnostics();
-    var { headerNameLowerCasedRecord } = require_constants2();
+    var { headerNameLowerCasedRecord } = require_constants3();
     var invalidPathRegex = /[^\u0021-\u00ff]/;
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
@@ -21931,7 +26066,7 @@ var require_request = __commonJS({
         this.abort = null;
         if (body == null) {
           this.body = null;
-        } else if (isStream(body)) {
+        } else if (isStream2(body)) {
           this.body = body;
           const rState = this.body._readableState;
           if (!rState || !rState.autoDestroy) {
@@ -22311,7 +26446,7 @@ var require_dispatcher_base = __commonJS({
       ClientDestroyedError,
       ClientClosedError,
       InvalidArgumentError
-    } = require_errors2();
+    } = require_errors3();
     var { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = require_symbols();
     var kOnDestroyed = /* @__PURE__ */ Symbol("onDestroyed");
     var kOnClosed = /* @__PURE__ */ Symbol("onClosed");
@@ -22361,9 +26496,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve2, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve(data);
+              return err ? reject(err) : resolve2(data);
             });
           });
         }
@@ -22401,12 +26536,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve2, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve(data);
+              ) : resolve2(data);
             });
           });
         }
@@ -22716,7 +26851,7 @@ var require_connect = __commonJS({
     var net2 = require("node:net");
     var assert = require("node:assert");
     var util = require_util();
-    var { InvalidArgumentError, ConnectTimeoutError } = require_errors2();
+    var { InvalidArgumentError, ConnectTimeoutError } = require_errors3();
     var timers = require_timers();
     function noop3() {
     }
@@ -22910,7 +27045,7 @@ var require_utils3 = __commonJS({
 });
 
 // node_modules/undici/lib/llhttp/constants.js
-var require_constants3 = __commonJS({
+var require_constants4 = __commonJS({
   "node_modules/undici/lib/llhttp/constants.js"(exports2) {
     "use strict";
     Object.defineProperty(exports2, "__esModule", { value: true });
@@ -23249,7 +27384,7 @@ var require_llhttp_simd_wasm = __commonJS({
 });
 
 // node_modules/undici/lib/web/fetch/constants.js
-var require_constants4 = __commonJS({
+var require_constants5 = __commonJS({
   "node_modules/undici/lib/web/fetch/constants.js"(exports2, module2) {
     "use strict";
     var corsSafeListedMethods = (
@@ -24277,9 +28412,9 @@ var require_webidl = __commonJS({
 var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports2, module2) {
     "use strict";
-    var { Transform } = require("node:stream");
+    var { Transform: Transform2 } = require("node:stream");
     var zlib = require("node:zlib");
-    var { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = require_constants4();
+    var { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = require_constants5();
     var { getGlobalOrigin } = require_global();
     var { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = require_data_url();
     var { performance: performance2 } = require("node:perf_hooks");
@@ -24673,8 +28808,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve, reject) => {
-        res = resolve;
+      const promise = new Promise((resolve2, reject) => {
+        res = resolve2;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -24790,7 +28925,7 @@ var require_util2 = __commonJS({
           writable: true,
           enumerable: true,
           configurable: true,
-          value: function entries() {
+          value: function entries2() {
             webidl.brandCheck(this, object);
             return makeIterator(this, "key+value");
           }
@@ -24965,7 +29100,7 @@ var require_util2 = __commonJS({
       contentRange += isomorphicEncode(`${fullLength}`);
       return contentRange;
     }
-    var InflateStream = class extends Transform {
+    var InflateStream = class extends Transform2 {
       #zlibOptions;
       /** @param {zlib.ZlibOptions} [zlibOptions] */
       constructor(zlibOptions) {
@@ -25858,9 +29993,9 @@ Content-Type: ${value.type || "application/octet-stream"}\r
                   return fd;
                 }
                 case "application/x-www-form-urlencoded": {
-                  const entries = new URLSearchParams(value.toString());
+                  const entries2 = new URLSearchParams(value.toString());
                   const fd = new FormData();
-                  for (const [name, value2] of entries) {
+                  for (const [name, value2] of entries2) {
                     fd.append(name, value2);
                   }
                   return fd;
@@ -25952,7 +30087,7 @@ var require_client_h1 = __commonJS({
       BodyTimeoutError,
       HTTPParserError,
       ResponseExceededMaxSizeError
-    } = require_errors2();
+    } = require_errors3();
     var {
       kUrl,
       kReset,
@@ -25986,7 +30121,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants = require_constants3();
+    var constants = require_constants4();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -26925,12 +31060,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve2;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -27075,7 +31210,7 @@ var require_client_h2 = __commonJS({
       RequestAbortedError,
       SocketError,
       InformationalError
-    } = require_errors2();
+    } = require_errors3();
     var {
       kUrl,
       kReset,
@@ -27600,12 +31735,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve2;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -27643,7 +31778,7 @@ var require_redirect_handler = __commonJS({
     var util = require_util();
     var { kBodyUsed } = require_symbols();
     var assert = require("node:assert");
-    var { InvalidArgumentError } = require_errors2();
+    var { InvalidArgumentError } = require_errors3();
     var EE = require("node:events");
     var redirectableStatusCodes = [300, 301, 302, 303, 307, 308];
     var kBody = /* @__PURE__ */ Symbol("body");
@@ -27832,7 +31967,7 @@ var require_client2 = __commonJS({
       InvalidArgumentError,
       InformationalError,
       ClientDestroyedError
-    } = require_errors2();
+    } = require_errors3();
     var buildConnector = require_connect();
     var {
       kUrl,
@@ -28084,16 +32219,16 @@ var require_client2 = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve) => {
+        return new Promise((resolve2) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve;
+            this[kClosedResolve] = resolve2;
           } else {
-            resolve(null);
+            resolve2(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve) => {
+        return new Promise((resolve2) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request3 = requests[i];
@@ -28104,7 +32239,7 @@ var require_client2 = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve(null);
+            resolve2(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -28155,7 +32290,7 @@ var require_client2 = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve, reject) => {
+        const socket = await new Promise((resolve2, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -28167,7 +32302,7 @@ var require_client2 = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve(socket2);
+              resolve2(socket2);
             }
           });
         });
@@ -28503,8 +32638,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve) => {
-            this[kClosedResolve] = resolve;
+          await new Promise((resolve2) => {
+            this[kClosedResolve] = resolve2;
           });
         }
       }
@@ -28577,7 +32712,7 @@ var require_pool = __commonJS({
     var Client = require_client2();
     var {
       InvalidArgumentError
-    } = require_errors2();
+    } = require_errors3();
     var util = require_util();
     var { kUrl, kInterceptors } = require_symbols();
     var buildConnector = require_connect();
@@ -28661,7 +32796,7 @@ var require_balanced_pool = __commonJS({
     var {
       BalancedPoolMissingUpstreamError,
       InvalidArgumentError
-    } = require_errors2();
+    } = require_errors3();
     var {
       PoolBase,
       kClients,
@@ -28802,7 +32937,7 @@ var require_balanced_pool = __commonJS({
 var require_agent2 = __commonJS({
   "node_modules/undici/lib/dispatcher/agent.js"(exports2, module2) {
     "use strict";
-    var { InvalidArgumentError } = require_errors2();
+    var { InvalidArgumentError } = require_errors3();
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
     var DispatcherBase = require_dispatcher_base();
     var Pool = require_pool();
@@ -28907,7 +33042,7 @@ var require_proxy_agent = __commonJS({
     var Agent = require_agent2();
     var Pool = require_pool();
     var DispatcherBase = require_dispatcher_base();
-    var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors2();
+    var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors3();
     var buildConnector = require_connect();
     var Client = require_client2();
     var kAgent = /* @__PURE__ */ Symbol("proxy agent");
@@ -29263,7 +33398,7 @@ var require_retry_handler = __commonJS({
     "use strict";
     var assert = require("node:assert");
     var { kRetryHandlerDefaultRetry } = require_symbols();
-    var { RequestRetryError } = require_errors2();
+    var { RequestRetryError } = require_errors3();
     var {
       isDisturbed,
       parseHeaders,
@@ -29621,14 +33756,14 @@ var require_retry_agent = __commonJS({
         this.#options = options;
       }
       dispatch(opts, handler2) {
-        const retry = new RetryHandler({
+        const retry2 = new RetryHandler({
           ...opts,
           retryOptions: this.#options
         }, {
           dispatch: this.#agent.dispatch.bind(this.#agent),
           handler: handler2
         });
-        return this.#agent.dispatch(opts, retry);
+        return this.#agent.dispatch(opts, retry2);
       }
       close() {
         return this.#agent.close();
@@ -29646,8 +33781,8 @@ var require_readable = __commonJS({
   "node_modules/undici/lib/api/readable.js"(exports2, module2) {
     "use strict";
     var assert = require("node:assert");
-    var { Readable } = require("node:stream");
-    var { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = require_errors2();
+    var { Readable: Readable2 } = require("node:stream");
+    var { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError: AbortError2 } = require_errors3();
     var util = require_util();
     var { ReadableStreamFrom } = require_util();
     var kConsume = /* @__PURE__ */ Symbol("kConsume");
@@ -29658,7 +33793,7 @@ var require_readable = __commonJS({
     var kContentLength = /* @__PURE__ */ Symbol("kContentLength");
     var noop3 = () => {
     };
-    var BodyReadable = class extends Readable {
+    var BodyReadable = class extends Readable2 {
       constructor({
         resume,
         abort,
@@ -29773,20 +33908,20 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve, reject) => {
+        return await new Promise((resolve2, reject) => {
           if (this[kContentLength] > limit) {
-            this.destroy(new AbortError());
+            this.destroy(new AbortError2());
           }
           const onAbort = () => {
-            this.destroy(signal.reason ?? new AbortError());
+            this.destroy(signal.reason ?? new AbortError2());
           };
           signal?.addEventListener("abort", onAbort);
           this.on("close", function() {
             signal?.removeEventListener("abort", onAbort);
             if (signal?.aborted) {
-              reject(signal.reason ?? new AbortError());
+              reject(signal.reason ?? new AbortError2());
             } else {
-              resolve(null);
+              resolve2(null);
             }
           }).on("error", noop3).on("data", function(chunk) {
             limit -= chunk.length;
@@ -29805,7 +33940,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve2, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -29822,7 +33957,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve,
+              resolve: resolve2,
               reject,
               length: 0,
               body: []
@@ -29892,18 +34027,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve, stream, length } = consume2;
+      const { type, body, resolve: resolve2, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve(chunksDecode(body, length));
+          resolve2(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve(JSON.parse(chunksDecode(body, length)));
+          resolve2(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve(chunksConcat(body, length).buffer);
+          resolve2(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve(new Blob(body, { type: stream[kContentType] }));
+          resolve2(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve(chunksConcat(body, length));
+          resolve2(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -29940,7 +34075,7 @@ var require_util3 = __commonJS({
     var assert = require("node:assert");
     var {
       ResponseStatusCodeError
-    } = require_errors2();
+    } = require_errors3();
     var { chunksDecode } = require_readable();
     var CHUNK_LIMIT = 128 * 1024;
     async function getResolveErrorBodyCallback({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -30000,8 +34135,8 @@ var require_api_request = __commonJS({
   "node_modules/undici/lib/api/api-request.js"(exports2, module2) {
     "use strict";
     var assert = require("node:assert");
-    var { Readable } = require_readable();
-    var { InvalidArgumentError, RequestAbortedError } = require_errors2();
+    var { Readable: Readable2 } = require_readable();
+    var { InvalidArgumentError, RequestAbortedError } = require_errors3();
     var util = require_util();
     var { getResolveErrorBodyCallback } = require_util3();
     var { AsyncResource } = require("node:async_hooks");
@@ -30095,7 +34230,7 @@ var require_api_request = __commonJS({
         const parsedHeaders = responseHeaders === "raw" ? util.parseHeaders(rawHeaders) : headers;
         const contentType = parsedHeaders["content-type"];
         const contentLength = parsedHeaders["content-length"];
-        const res = new Readable({
+        const res = new Readable2({
           resume,
           abort,
           contentType,
@@ -30160,9 +34295,9 @@ var require_api_request = __commonJS({
     };
     function request3(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           request3.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -30185,7 +34320,7 @@ var require_api_request = __commonJS({
 var require_abort_signal = __commonJS({
   "node_modules/undici/lib/api/abort-signal.js"(exports2, module2) {
     var { addAbortListener } = require_util();
-    var { RequestAbortedError } = require_errors2();
+    var { RequestAbortedError } = require_errors3();
     var kListener = /* @__PURE__ */ Symbol("kListener");
     var kSignal = /* @__PURE__ */ Symbol("kSignal");
     function abort(self2) {
@@ -30238,7 +34373,7 @@ var require_api_stream = __commonJS({
     "use strict";
     var assert = require("node:assert");
     var { finished, PassThrough } = require("node:stream");
-    var { InvalidArgumentError, InvalidReturnValueError } = require_errors2();
+    var { InvalidArgumentError, InvalidReturnValueError } = require_errors3();
     var util = require_util();
     var { getResolveErrorBodyCallback } = require_util3();
     var { AsyncResource } = require("node:async_hooks");
@@ -30385,9 +34520,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -30410,7 +34545,7 @@ var require_api_pipeline = __commonJS({
   "node_modules/undici/lib/api/api-pipeline.js"(exports2, module2) {
     "use strict";
     var {
-      Readable,
+      Readable: Readable2,
       Duplex,
       PassThrough
     } = require("node:stream");
@@ -30418,13 +34553,13 @@ var require_api_pipeline = __commonJS({
       InvalidArgumentError,
       InvalidReturnValueError,
       RequestAbortedError
-    } = require_errors2();
+    } = require_errors3();
     var util = require_util();
     var { AsyncResource } = require("node:async_hooks");
     var { addSignal, removeSignal } = require_abort_signal();
     var assert = require("node:assert");
     var kResume = /* @__PURE__ */ Symbol("resume");
-    var PipelineRequest = class extends Readable {
+    var PipelineRequest = class extends Readable2 {
       constructor() {
         super({ autoDestroy: true });
         this[kResume] = null;
@@ -30441,7 +34576,7 @@ var require_api_pipeline = __commonJS({
         callback(err);
       }
     };
-    var PipelineResponse = class extends Readable {
+    var PipelineResponse = class extends Readable2 {
       constructor(resume) {
         super({ autoDestroy: true });
         this[kResume] = resume;
@@ -30609,7 +34744,7 @@ var require_api_pipeline = __commonJS({
 var require_api_upgrade = __commonJS({
   "node_modules/undici/lib/api/api-upgrade.js"(exports2, module2) {
     "use strict";
-    var { InvalidArgumentError, SocketError } = require_errors2();
+    var { InvalidArgumentError, SocketError } = require_errors3();
     var { AsyncResource } = require("node:async_hooks");
     var util = require_util();
     var { addSignal, removeSignal } = require_abort_signal();
@@ -30672,9 +34807,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -30703,7 +34838,7 @@ var require_api_connect = __commonJS({
     "use strict";
     var assert = require("node:assert");
     var { AsyncResource } = require("node:async_hooks");
-    var { InvalidArgumentError, SocketError } = require_errors2();
+    var { InvalidArgumentError, SocketError } = require_errors3();
     var util = require_util();
     var { addSignal, removeSignal } = require_abort_signal();
     var ConnectHandler = class extends AsyncResource {
@@ -30766,9 +34901,9 @@ var require_api_connect = __commonJS({
     };
     function connect2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           connect2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -30803,7 +34938,7 @@ var require_api = __commonJS({
 var require_mock_errors = __commonJS({
   "node_modules/undici/lib/mock/mock-errors.js"(exports2, module2) {
     "use strict";
-    var { UndiciError } = require_errors2();
+    var { UndiciError } = require_errors3();
     var kMockNotMatchedError = /* @__PURE__ */ Symbol.for("undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED");
     var MockNotMatchedError = class _MockNotMatchedError extends UndiciError {
       constructor(message) {
@@ -30906,11 +35041,11 @@ var require_mock_utils = __commonJS({
     }
     function buildHeadersFromArray(headers) {
       const clone = headers.slice();
-      const entries = [];
+      const entries2 = [];
       for (let index = 0; index < clone.length; index += 2) {
-        entries.push([clone[index], clone[index + 1]]);
+        entries2.push([clone[index], clone[index + 1]]);
       }
-      return Object.fromEntries(entries);
+      return Object.fromEntries(entries2);
     }
     function matchHeaders(mockDispatch2, headers) {
       if (typeof mockDispatch2.headers === "function") {
@@ -31161,7 +35296,7 @@ var require_mock_interceptor = __commonJS({
       kContentLength,
       kMockDispatch
     } = require_mock_symbols();
-    var { InvalidArgumentError } = require_errors2();
+    var { InvalidArgumentError } = require_errors3();
     var { buildURL } = require_util();
     var MockScope = class {
       constructor(mockDispatch) {
@@ -31328,7 +35463,7 @@ var require_mock_client = __commonJS({
     } = require_mock_symbols();
     var { MockInterceptor } = require_mock_interceptor();
     var Symbols = require_symbols();
-    var { InvalidArgumentError } = require_errors2();
+    var { InvalidArgumentError } = require_errors3();
     var MockClient = class extends Client {
       constructor(origin, opts) {
         super(origin, opts);
@@ -31381,7 +35516,7 @@ var require_mock_pool = __commonJS({
     } = require_mock_symbols();
     var { MockInterceptor } = require_mock_interceptor();
     var Symbols = require_symbols();
-    var { InvalidArgumentError } = require_errors2();
+    var { InvalidArgumentError } = require_errors3();
     var MockPool = class extends Pool {
       constructor(origin, opts) {
         super(origin, opts);
@@ -31451,13 +35586,13 @@ var require_pluralizer = __commonJS({
 var require_pending_interceptors_formatter = __commonJS({
   "node_modules/undici/lib/mock/pending-interceptors-formatter.js"(exports2, module2) {
     "use strict";
-    var { Transform } = require("node:stream");
+    var { Transform: Transform2 } = require("node:stream");
     var { Console } = require("node:console");
     var PERSISTENT = process.versions.icu ? "\u2705" : "Y ";
     var NOT_PERSISTENT = process.versions.icu ? "\u274C" : "N ";
     module2.exports = class PendingInterceptorsFormatter {
       constructor({ disableColors } = {}) {
-        this.transform = new Transform({
+        this.transform = new Transform2({
           transform(chunk, _enc, cb) {
             cb(null, chunk);
           }
@@ -31508,7 +35643,7 @@ var require_mock_agent = __commonJS({
     var MockClient = require_mock_client();
     var MockPool = require_mock_pool();
     var { matchValue, buildMockOptions } = require_mock_utils();
-    var { InvalidArgumentError, UndiciError } = require_errors2();
+    var { InvalidArgumentError, UndiciError } = require_errors3();
     var Dispatcher = require_dispatcher();
     var Pluralizer = require_pluralizer();
     var PendingInterceptorsFormatter = require_pending_interceptors_formatter();
@@ -31623,7 +35758,7 @@ var require_global2 = __commonJS({
   "node_modules/undici/lib/global.js"(exports2, module2) {
     "use strict";
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
-    var { InvalidArgumentError } = require_errors2();
+    var { InvalidArgumentError } = require_errors3();
     var Agent = require_agent2();
     if (getGlobalDispatcher() === void 0) {
       setGlobalDispatcher(new Agent());
@@ -31716,7 +35851,7 @@ var require_redirect = __commonJS({
 });
 
 // node_modules/undici/lib/interceptor/retry.js
-var require_retry = __commonJS({
+var require_retry3 = __commonJS({
   "node_modules/undici/lib/interceptor/retry.js"(exports2, module2) {
     "use strict";
     var RetryHandler = require_retry_handler();
@@ -31744,7 +35879,7 @@ var require_dump = __commonJS({
   "node_modules/undici/lib/interceptor/dump.js"(exports2, module2) {
     "use strict";
     var util = require_util();
-    var { InvalidArgumentError, RequestAbortedError } = require_errors2();
+    var { InvalidArgumentError, RequestAbortedError } = require_errors3();
     var DecoratorHandler = require_decorator_handler();
     var DumpHandler = class extends DecoratorHandler {
       #maxSize = 1024 * 1024;
@@ -31844,7 +35979,7 @@ var require_dns = __commonJS({
     var { isIP } = require("node:net");
     var { lookup } = require("node:dns");
     var DecoratorHandler = require_decorator_handler();
-    var { InvalidArgumentError, InformationalError } = require_errors2();
+    var { InvalidArgumentError, InformationalError } = require_errors3();
     var maxInt = Math.pow(2, 31) - 1;
     var DNSInstance = class {
       #maxTTL = 0;
@@ -32127,7 +36262,7 @@ var require_dns = __commonJS({
 });
 
 // node_modules/undici/lib/web/fetch/headers.js
-var require_headers = __commonJS({
+var require_headers2 = __commonJS({
   "node_modules/undici/lib/web/fetch/headers.js"(exports2, module2) {
     "use strict";
     var { kConstruct } = require_symbols();
@@ -32574,7 +36709,7 @@ var require_headers = __commonJS({
 var require_response = __commonJS({
   "node_modules/undici/lib/web/fetch/response.js"(exports2, module2) {
     "use strict";
-    var { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
+    var { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers2();
     var { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = require_body();
     var util = require_util();
     var nodeUtil = require("node:util");
@@ -32592,7 +36727,7 @@ var require_response = __commonJS({
     var {
       redirectStatusSet,
       nullBodyStatus
-    } = require_constants4();
+    } = require_constants5();
     var { kState, kHeaders } = require_symbols2();
     var { webidl } = require_webidl();
     var { FormData } = require_formdata();
@@ -32796,15 +36931,15 @@ var require_response = __commonJS({
       };
     }
     function makeNetworkError(reason) {
-      const isError = isErrorLike(reason);
+      const isError2 = isErrorLike(reason);
       return makeResponse({
         type: "error",
         status: 0,
-        error: isError ? reason : new Error(reason ? String(reason) : reason),
+        error: isError2 ? reason : new Error(reason ? String(reason) : reason),
         aborted: reason && reason.name === "AbortError"
       });
     }
-    function isNetworkError(response) {
+    function isNetworkError2(response) {
       return (
         // A network error is a response whose type is "error",
         response.type === "error" && // status is 0
@@ -32957,7 +37092,7 @@ var require_response = __commonJS({
       }
     ]);
     module2.exports = {
-      isNetworkError,
+      isNetworkError: isNetworkError2,
       makeNetworkError,
       makeResponse,
       makeAppropriateNetworkError,
@@ -33016,7 +37151,7 @@ var require_request2 = __commonJS({
   "node_modules/undici/lib/web/fetch/request.js"(exports2, module2) {
     "use strict";
     var { extractBody, mixinBody, cloneBody, bodyUnusable } = require_body();
-    var { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = require_headers();
+    var { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = require_headers2();
     var { FinalizationRegistry: FinalizationRegistry2 } = require_dispatcher_weakref()();
     var util = require_util();
     var nodeUtil = require("node:util");
@@ -33034,7 +37169,7 @@ var require_request2 = __commonJS({
       requestCredentials,
       requestCache,
       requestDuplex
-    } = require_constants4();
+    } = require_constants5();
     var { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util;
     var { kHeaders, kSignal, kState, kDispatcher } = require_symbols2();
     var { webidl } = require_webidl();
@@ -33717,7 +37852,7 @@ var require_fetch = __commonJS({
       makeResponse,
       fromInnerResponse
     } = require_response();
-    var { HeadersList } = require_headers();
+    var { HeadersList } = require_headers2();
     var { Request, cloneRequest } = require_request2();
     var zlib = require("node:zlib");
     var {
@@ -33764,9 +37899,9 @@ var require_fetch = __commonJS({
       safeMethodsSet,
       requestBodyHeader,
       subresourceSet
-    } = require_constants4();
+    } = require_constants5();
     var EE = require("node:events");
-    var { Readable, pipeline, finished } = require("node:stream");
+    var { Readable: Readable2, pipeline, finished } = require("node:stream");
     var { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = require_util();
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher } = require_global2();
@@ -34631,7 +38766,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request3);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve, reject) => agent.dispatch(
+        return new Promise((resolve2, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -34705,9 +38840,9 @@ var require_fetch = __commonJS({
                   }
                 }
               }
-              this.body = new Readable({ read: resume });
+              this.body = new Readable2({ read: resume });
               const onError = this.onError.bind(this);
-              resolve({
+              resolve2({
                 status,
                 statusText: statusText2,
                 headersList,
@@ -34750,7 +38885,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve({
+              resolve2({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -35155,7 +39290,7 @@ var require_util4 = __commonJS({
     var { getEncoding } = require_encoding();
     var { serializeAMimeType, parseMIMEType } = require_data_url();
     var { types } = require("node:util");
-    var { StringDecoder } = require("string_decoder");
+    var { StringDecoder: StringDecoder3 } = require("string_decoder");
     var { btoa } = require("node:buffer");
     var staticPropertyDescriptors = {
       enumerable: true,
@@ -35246,7 +39381,7 @@ var require_util4 = __commonJS({
             dataURL += serializeAMimeType(parsed);
           }
           dataURL += ";base64,";
-          const decoder = new StringDecoder("latin1");
+          const decoder = new StringDecoder3("latin1");
           for (const chunk of bytes) {
             dataURL += btoa(decoder.write(chunk));
           }
@@ -35275,7 +39410,7 @@ var require_util4 = __commonJS({
         }
         case "BinaryString": {
           let binaryString = "";
-          const decoder = new StringDecoder("latin1");
+          const decoder = new StringDecoder3("latin1");
           for (const chunk of bytes) {
             binaryString += decoder.write(chunk);
           }
@@ -36280,7 +40415,7 @@ var require_cachestorage = __commonJS({
 });
 
 // node_modules/undici/lib/web/cookies/constants.js
-var require_constants5 = __commonJS({
+var require_constants6 = __commonJS({
   "node_modules/undici/lib/web/cookies/constants.js"(exports2, module2) {
     "use strict";
     var maxAttributeValueSize = 1024;
@@ -36504,7 +40639,7 @@ var require_util6 = __commonJS({
 var require_parse = __commonJS({
   "node_modules/undici/lib/web/cookies/parse.js"(exports2, module2) {
     "use strict";
-    var { maxNameValuePairSize, maxAttributeValueSize } = require_constants5();
+    var { maxNameValuePairSize, maxAttributeValueSize } = require_constants6();
     var { isCTLExcludingHtab } = require_util6();
     var { collectASequenceOfCodePointsFast } = require_data_url();
     var assert = require("node:assert");
@@ -36643,7 +40778,7 @@ var require_cookies = __commonJS({
     var { parseSetCookie } = require_parse();
     var { stringify } = require_util6();
     var { webidl } = require_webidl();
-    var { Headers } = require_headers();
+    var { Headers } = require_headers2();
     function getCookies(headers) {
       webidl.argumentLengthCheck(arguments, 1, "getCookies");
       webidl.brandCheck(headers, Headers, { strict: false });
@@ -37032,7 +41167,7 @@ var require_events = __commonJS({
 });
 
 // node_modules/undici/lib/web/websocket/constants.js
-var require_constants6 = __commonJS({
+var require_constants7 = __commonJS({
   "node_modules/undici/lib/web/websocket/constants.js"(exports2, module2) {
     "use strict";
     var uid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -37110,7 +41245,7 @@ var require_util7 = __commonJS({
   "node_modules/undici/lib/web/websocket/util.js"(exports2, module2) {
     "use strict";
     var { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = require_symbols5();
-    var { states, opcodes } = require_constants6();
+    var { states, opcodes } = require_constants7();
     var { ErrorEvent, createFastMessageEvent } = require_events();
     var { isUtf8 } = require("node:buffer");
     var { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = require_data_url();
@@ -37282,7 +41417,7 @@ var require_util7 = __commonJS({
 var require_frame = __commonJS({
   "node_modules/undici/lib/web/websocket/frame.js"(exports2, module2) {
     "use strict";
-    var { maxUnsigned16Bit } = require_constants6();
+    var { maxUnsigned16Bit } = require_constants7();
     var BUFFER_SIZE = 16386;
     var crypto2;
     var buffer = null;
@@ -37359,7 +41494,7 @@ var require_frame = __commonJS({
 var require_connection = __commonJS({
   "node_modules/undici/lib/web/websocket/connection.js"(exports2, module2) {
     "use strict";
-    var { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = require_constants6();
+    var { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = require_constants7();
     var {
       kReadyState,
       kSentClose,
@@ -37372,7 +41507,7 @@ var require_connection = __commonJS({
     var { CloseEvent } = require_events();
     var { makeRequest } = require_request2();
     var { fetching } = require_fetch();
-    var { Headers, getHeadersList } = require_headers();
+    var { Headers, getHeadersList } = require_headers2();
     var { getDecodeSplit } = require_util2();
     var { WebsocketFrameSend } = require_frame();
     var crypto2;
@@ -37546,7 +41681,7 @@ var require_permessage_deflate = __commonJS({
     "use strict";
     var { createInflateRaw, Z_DEFAULT_WINDOWBITS } = require("node:zlib");
     var { isValidClientWindowBits } = require_util7();
-    var { MessageSizeExceededError } = require_errors2();
+    var { MessageSizeExceededError } = require_errors3();
     var tail = Buffer.from([0, 0, 255, 255]);
     var kBuffer = /* @__PURE__ */ Symbol("kBuffer");
     var kLength = /* @__PURE__ */ Symbol("kLength");
@@ -37628,7 +41763,7 @@ var require_receiver = __commonJS({
     "use strict";
     var { Writable } = require("node:stream");
     var assert = require("node:assert");
-    var { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = require_constants6();
+    var { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = require_constants7();
     var { kReadyState, kSentClose, kResponse, kReceivedClose } = require_symbols5();
     var { channels } = require_diagnostics();
     var {
@@ -37644,7 +41779,7 @@ var require_receiver = __commonJS({
     var { WebsocketFrameSend } = require_frame();
     var { closeWebSocketConnection } = require_connection();
     var { PerMessageDeflate } = require_permessage_deflate();
-    var { MessageSizeExceededError } = require_errors2();
+    var { MessageSizeExceededError } = require_errors3();
     function failWebsocketConnectionWithCode(ws, code, reason) {
       closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason));
       failWebsocketConnection(ws, reason);
@@ -38009,7 +42144,7 @@ var require_sender = __commonJS({
   "node_modules/undici/lib/web/websocket/sender.js"(exports2, module2) {
     "use strict";
     var { WebsocketFrameSend } = require_frame();
-    var { opcodes, sendHints } = require_constants6();
+    var { opcodes, sendHints } = require_constants7();
     var FixedQueue = require_fixed_queue();
     var FastBuffer = Buffer[Symbol.species];
     var SendQueue = class {
@@ -38093,7 +42228,7 @@ var require_websocket = __commonJS({
     var { webidl } = require_webidl();
     var { URLSerializer } = require_data_url();
     var { environmentSettingsObject } = require_util2();
-    var { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = require_constants6();
+    var { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = require_constants7();
     var {
       kWebSocketURL,
       kReadyState,
@@ -38491,8 +42626,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve) => {
-        setTimeout(resolve, ms).unref();
+      return new Promise((resolve2) => {
+        setTimeout(resolve2, ms).unref();
       });
     }
     module2.exports = {
@@ -38508,7 +42643,7 @@ var require_eventsource_stream = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource-stream.js"(exports2, module2) {
     "use strict";
     var buffer = require("node:buffer");
-    var { Transform } = require("node:stream");
+    var { Transform: Transform2 } = require("node:stream");
     var { isASCIINumber, isValidLastEventId } = require_util8();
     var BOM = [239, 187, 191];
     var LF = 10;
@@ -38542,12 +42677,12 @@ var require_eventsource_stream = __commonJS({
       }
       return true;
     }
-    function isFieldName(line, length, field) {
+    function isFieldName(line2, length, field) {
       if (length !== field.length) {
         return false;
       }
       for (let i = 0; i < length; i++) {
-        if (line[i] !== field[i]) {
+        if (line2[i] !== field[i]) {
           return false;
         }
       }
@@ -38558,7 +42693,7 @@ var require_eventsource_stream = __commonJS({
       error.aborted = false;
       return error;
     }
-    var EventSourceStream = class extends Transform {
+    var EventSourceStream = class extends Transform2 {
       /**
        * @type {eventSourceSettings}
        */
@@ -38693,31 +42828,31 @@ var require_eventsource_stream = __commonJS({
        * @param {Buffer} line
        * @param {EventSourceStreamEvent} event
        */
-      parseLine(line, event) {
-        if (line.length === 0) {
+      parseLine(line2, event) {
+        if (line2.length === 0) {
           return;
         }
-        const colonPosition = line.indexOf(COLON);
+        const colonPosition = line2.indexOf(COLON);
         if (colonPosition === 0) {
           return;
         }
-        let fieldLength = line.length;
-        let valueStart = line.length;
+        let fieldLength = line2.length;
+        let valueStart = line2.length;
         if (colonPosition !== -1) {
           fieldLength = colonPosition;
           valueStart = colonPosition + 1;
-          if (line[valueStart] === SPACE) {
+          if (line2[valueStart] === SPACE) {
             ++valueStart;
           }
         }
-        if (isFieldName(line, fieldLength, DATA)) {
+        if (isFieldName(line2, fieldLength, DATA)) {
           if (this.maxEventSize > 0 && this.dataLineCount >= this.maxDataLines) {
             throw createMaxEventSizeExceededError();
           }
-          const valueBytes = line.length - valueStart;
+          const valueBytes = line2.length - valueStart;
           const dataSize = this.eventFieldSizes.data + (event.data === void 0 ? 0 : 1) + valueBytes;
           this.setEventFieldSize("data", dataSize);
-          const value = line.toString("utf8", valueStart);
+          const value = line2.toString("utf8", valueStart);
           if (event.data === void 0) {
             event.data = value;
           } else {
@@ -38727,24 +42862,24 @@ ${value}`;
           this.dataLineCount++;
           return;
         }
-        if (isFieldName(line, fieldLength, RETRY)) {
-          if (isASCIINumberBytes(line, valueStart)) {
-            this.setEventFieldSize("retry", line.length - valueStart);
-            event.retry = line.toString("utf8", valueStart);
+        if (isFieldName(line2, fieldLength, RETRY)) {
+          if (isASCIINumberBytes(line2, valueStart)) {
+            this.setEventFieldSize("retry", line2.length - valueStart);
+            event.retry = line2.toString("utf8", valueStart);
           }
           return;
         }
-        if (isFieldName(line, fieldLength, ID)) {
-          if (isValidLastEventIdBytes(line, valueStart)) {
-            this.setEventFieldSize("id", line.length - valueStart);
-            event.id = line.toString("utf8", valueStart);
+        if (isFieldName(line2, fieldLength, ID)) {
+          if (isValidLastEventIdBytes(line2, valueStart)) {
+            this.setEventFieldSize("id", line2.length - valueStart);
+            event.id = line2.toString("utf8", valueStart);
           }
           return;
         }
-        if (isFieldName(line, fieldLength, EVENT)) {
-          if (valueStart < line.length) {
-            this.setEventFieldSize("event", line.length - valueStart);
-            event.event = line.toString("utf8", valueStart);
+        if (isFieldName(line2, fieldLength, EVENT)) {
+          if (valueStart < line2.length) {
+            this.setEventFieldSize("event", line2.length - valueStart);
+            event.event = line2.toString("utf8", valueStart);
           }
         }
       }
@@ -38919,7 +43054,7 @@ var require_eventsource = __commonJS({
     var { EventSourceStream } = require_eventsource_stream();
     var { parseMIMEType } = require_data_url();
     var { createFastMessageEvent } = require_events();
-    var { isNetworkError } = require_response();
+    var { isNetworkError: isNetworkError2 } = require_response();
     var { delay } = require_util8();
     var { kEnumerableProperty } = require_util();
     var { environmentSettingsObject } = require_util2();
@@ -39033,7 +43168,7 @@ var require_eventsource = __commonJS({
           dispatcher: this.#dispatcher
         };
         const processEventSourceEndOfBody = (response) => {
-          if (isNetworkError(response)) {
+          if (isNetworkError2(response)) {
             this.dispatchEvent(new Event("error"));
             this.close();
           }
@@ -39041,7 +43176,7 @@ var require_eventsource = __commonJS({
         };
         fetchParams.processResponseEndOfBody = processEventSourceEndOfBody;
         fetchParams.processResponse = (response) => {
-          if (isNetworkError(response)) {
+          if (isNetworkError2(response)) {
             if (response.aborted) {
               this.close();
               this.dispatchEvent(new Event("error"));
@@ -39220,7 +43355,7 @@ var require_undici = __commonJS({
     var ProxyAgent = require_proxy_agent();
     var EnvHttpProxyAgent = require_env_http_proxy_agent();
     var RetryAgent = require_retry_agent();
-    var errors = require_errors2();
+    var errors = require_errors3();
     var util = require_util();
     var { InvalidArgumentError } = errors;
     var api = require_api();
@@ -39249,7 +43384,7 @@ var require_undici = __commonJS({
     module2.exports.createRedirectInterceptor = createRedirectInterceptor;
     module2.exports.interceptors = {
       redirect: require_redirect(),
-      retry: require_retry(),
+      retry: require_retry3(),
       dump: require_dump(),
       dns: require_dns()
     };
@@ -39311,7 +43446,7 @@ var require_undici = __commonJS({
         throw err;
       }
     };
-    module2.exports.Headers = require_headers().Headers;
+    module2.exports.Headers = require_headers2().Headers;
     module2.exports.Response = require_response().Response;
     module2.exports.Request = require_request2().Request;
     module2.exports.FormData = require_formdata().FormData;
@@ -39393,11 +43528,11 @@ var require_lib3 = __commonJS({
     })();
     var __awaiter2 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve) {
-          resolve(value);
+        return value instanceof P ? value : new P(function(resolve2) {
+          resolve2(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve, reject) {
+      return new (P || (P = Promise))(function(resolve2, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -39413,7 +43548,7 @@ var require_lib3 = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -39500,26 +43635,26 @@ var require_lib3 = __commonJS({
       }
       readBody() {
         return __awaiter2(this, void 0, void 0, function* () {
-          return new Promise((resolve) => __awaiter2(this, void 0, void 0, function* () {
+          return new Promise((resolve2) => __awaiter2(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
             });
             this.message.on("end", () => {
-              resolve(output.toString());
+              resolve2(output.toString());
             });
           }));
         });
       }
       readBodyBuffer() {
         return __awaiter2(this, void 0, void 0, function* () {
-          return new Promise((resolve) => __awaiter2(this, void 0, void 0, function* () {
+          return new Promise((resolve2) => __awaiter2(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
             });
             this.message.on("end", () => {
-              resolve(Buffer.concat(chunks));
+              resolve2(Buffer.concat(chunks));
             });
           }));
         });
@@ -39727,14 +43862,14 @@ var require_lib3 = __commonJS({
        */
       requestRaw(info, data) {
         return __awaiter2(this, void 0, void 0, function* () {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve2, reject) => {
             function callbackForResult(err, res) {
               if (err) {
                 reject(err);
               } else if (!res) {
                 reject(new Error("Unknown error"));
               } else {
-                resolve(res);
+                resolve2(res);
               }
             }
             this.requestRawWithCallback(info, data, callbackForResult);
@@ -39978,12 +44113,12 @@ var require_lib3 = __commonJS({
         return __awaiter2(this, void 0, void 0, function* () {
           retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
           const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-          return new Promise((resolve) => setTimeout(() => resolve(), ms));
+          return new Promise((resolve2) => setTimeout(() => resolve2(), ms));
         });
       }
       _processResponse(res, options) {
         return __awaiter2(this, void 0, void 0, function* () {
-          return new Promise((resolve, reject) => __awaiter2(this, void 0, void 0, function* () {
+          return new Promise((resolve2, reject) => __awaiter2(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -39991,7 +44126,7 @@ var require_lib3 = __commonJS({
               headers: {}
             };
             if (statusCode === HttpCodes.NotFound) {
-              resolve(response);
+              resolve2(response);
             }
             function dateTimeDeserializer(key, value) {
               if (typeof value === "string") {
@@ -40030,7 +44165,7 @@ var require_lib3 = __commonJS({
               err.result = response.result;
               reject(err);
             } else {
-              resolve(response);
+              resolve2(response);
             }
           }));
         });
@@ -40056,7 +44191,7 @@ __export(cli_exports, {
   runCli: () => runCli
 });
 module.exports = __toCommonJS(cli_exports);
-var import_node_fs2 = require("node:fs");
+var import_node_fs3 = require("node:fs");
 var import_node_os = require("node:os");
 var import_node_util = require("node:util");
 
@@ -40274,7 +44409,7 @@ function terminalReporter(options) {
   const summaries = [];
   const outputs = /* @__PURE__ */ new Map();
   let failed2 = false;
-  const line = (text, prefix = "", styled = (s) => s) => {
+  const line2 = (text, prefix = "", styled = (s) => s) => {
     const indent = "  ".repeat(depth);
     const hang = " ".repeat(visibleWidth(stripAnsi(prefix)));
     const lines = redact2(text).split("\n");
@@ -40286,12 +44421,12 @@ function terminalReporter(options) {
     get failed() {
       return failed2;
     },
-    info: (message) => line(message),
+    info: (message) => line2(message),
     debug: (message) => {
-      if (debug) line(message, logStyle("dim", "debug: "), (s) => logStyle("dim", s));
+      if (debug) line2(message, logStyle("dim", "debug: "), (s) => logStyle("dim", s));
     },
-    warning: (message) => line(message, logStyle("yellow", logStyle("bold", "warning: "))),
-    error: (message) => line(message, logStyle("red", logStyle("bold", "error: "))),
+    warning: (message) => line2(message, logStyle("yellow", logStyle("bold", "warning: "))),
+    error: (message) => line2(message, logStyle("red", logStyle("bold", "error: "))),
     setSecret: (value) => {
       if (value === "" || secrets.includes(value)) return;
       secrets = [...secrets, value].sort((a, b) => b.length - a.length);
@@ -40300,17 +44435,17 @@ function terminalReporter(options) {
       outputs.set(name, value);
     },
     group: async (title, work) => {
-      line(logStyle("bold", title), logStyle("cyan", "\u25B8 "));
+      line2(logStyle("bold", title), logStyle("cyan", "\u25B8 "));
       const started = now();
       depth++;
       try {
         const value = await work();
         depth--;
-        line(`${title} ${logStyle("dim", `(${seconds(now() - started)})`)}`, logStyle("dim", "\u2514 "));
+        line2(`${title} ${logStyle("dim", `(${seconds(now() - started)})`)}`, logStyle("dim", "\u2514 "));
         return value;
       } catch (error) {
         depth--;
-        line(`${title} failed ${logStyle("dim", `(${seconds(now() - started)})`)}`, logStyle("red", "\u2717 "));
+        line2(`${title} failed ${logStyle("dim", `(${seconds(now() - started)})`)}`, logStyle("red", "\u2717 "));
         throw error;
       }
     },
@@ -40319,7 +44454,7 @@ function terminalReporter(options) {
     },
     setFailed: (message) => {
       failed2 = true;
-      line(message, logStyle("red", logStyle("bold", "error: ")));
+      line2(message, logStyle("red", logStyle("bold", "error: ")));
     },
     finish: () => {
       if (summaries.length > 0) {
@@ -40510,22 +44645,22 @@ var MANAGED = {
 };
 var SECRET_NAME = /KEY|SECRET|PASSWORD|TOKEN/;
 var NON_PRINTABLE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
-function lineError(line, message) {
-  return new InputError("commento-env", `Input 'commento-env' line ${line}: ${message}`);
+function lineError(line2, message) {
+  return new InputError("commento-env", `Input 'commento-env' line ${line2}: ${message}`);
 }
 function parseCommentoEnv(raw) {
   const settings = [];
   const warnings = [];
   const seen = /* @__PURE__ */ new Set();
   raw.replace(/\r\n/g, "\n").split("\n").forEach((text, index) => {
-    const line = index + 1;
+    const line2 = index + 1;
     if (text.trim() === "" || text.trim().startsWith("#")) return;
     const eq = text.indexOf("=");
     const name = (eq < 0 ? text : text.slice(0, eq)).trim();
     if (eq < 0 || !/^COMMENTO_[A-Z0-9_]+$/.test(name)) {
       const what = eq < 0 ? 'has no "="' : `has the name ${JSON.stringify(name.slice(0, 40))}`;
       throw lineError(
-        line,
+        line2,
         `${what}; expected COMMENTO_NAME=value with an upper-case name (a value cannot span lines, and # starts a comment line only at its beginning).`
       );
     }
@@ -40533,20 +44668,20 @@ function parseCommentoEnv(raw) {
     const secret = SECRET_NAME.test(name);
     if (NON_PRINTABLE.test(value)) {
       throw lineError(
-        line,
+        line2,
         `the value of ${name} ${secret ? `(hidden, ${value.length} characters) ` : ""}holds a NUL, line break or other control character; expected printable text.`
       );
     }
     if (value.length > 4096)
-      throw lineError(line, `the value of ${name} is ${value.length} characters long; at most 4096.`);
+      throw lineError(line2, `the value of ${name} is ${value.length} characters long; at most 4096.`);
     const short = name.slice("COMMENTO_".length);
     const managed = MANAGED[short];
-    if (managed) throw lineError(line, `${name} cannot be set here: ${managed}.`);
-    if (seen.has(name)) throw lineError(line, `${name} is set twice; keep one line for it.`);
+    if (managed) throw lineError(line2, `${name} cannot be set here: ${managed}.`);
+    if (seen.has(name)) throw lineError(line2, `${name} is set twice; keep one line for it.`);
     seen.add(name);
     if (!KNOWN.has(short) && !KNOWN_PREFIXES.some((p) => short.startsWith(p))) {
       warnings.push(
-        `commento-env line ${line}: ${name} is not a setting Commento or Commento++ is known to read (a typo?).`
+        `commento-env line ${line2}: ${name} is not a setting Commento or Commento++ is known to read (a typo?).`
       );
     }
     settings.push(Object.freeze({ name, value, secret }));
@@ -40570,22 +44705,22 @@ function fingerprintOf(blob) {
   return `SHA256:${(0, import_node_crypto.createHash)("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 var FINGERPRINT = /SHA256:([A-Za-z0-9+/]{43})=?/;
-function fail(line, text, why) {
+function fail(line2, text, why) {
   const shownLine = text.length > 60 ? `${text.slice(0, 60)}\u2026` : text;
   return new InputError(
     "host-key",
-    `Input 'host-key' line ${line} (${JSON.stringify(shownLine)}) ${why}. Expected known_hosts lines as \`ssh-keyscan -p PORT HOST\` prints them, a bare "TYPE BASE64" key, or a SHA256: fingerprint as \`ssh-keygen -lf\` prints it.`
+    `Input 'host-key' line ${line2} (${JSON.stringify(shownLine)}) ${why}. Expected known_hosts lines as \`ssh-keyscan -p PORT HOST\` prints them, a bare "TYPE BASE64" key, or a SHA256: fingerprint as \`ssh-keygen -lf\` prints it.`
   );
 }
-function keyFingerprint(type, base64, line, text) {
+function keyFingerprint(type, base64, line2, text) {
   if (!KEY_TYPES.has(type))
-    throw fail(line, text, `names the key type "${type}", which is not an SSH host key type`);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) throw fail(line, text, "has a key that is not base64");
+    throw fail(line2, text, `names the key type "${type}", which is not an SSH host key type`);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) throw fail(line2, text, "has a key that is not base64");
   const blob = Buffer.from(base64, "base64");
   const nameLength = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
   const embedded = nameLength > 0 && nameLength < 64 ? blob.subarray(4, 4 + nameLength).toString("latin1") : "";
   if (embedded !== type)
-    throw fail(line, text, `has a key whose data does not match its type "${type}" (cut or mixed up?)`);
+    throw fail(line2, text, `has a key whose data does not match its type "${type}" (cut or mixed up?)`);
   return fingerprintOf(blob);
 }
 function parseHostKey(raw) {
@@ -40594,11 +44729,11 @@ function parseHostKey(raw) {
   let fingerprintLines = 0;
   raw.replace(/\r\n?/g, "\n").split("\n").forEach((rawLine, index) => {
     const text = rawLine.trim();
-    const line = index + 1;
+    const line2 = index + 1;
     if (text === "" || text.startsWith("#")) return;
     if (text.startsWith("@revoked") || text.startsWith("@cert-authority")) {
       throw fail(
-        line,
+        line2,
         text,
         "has a marker (@revoked, @cert-authority) that is not supported; pin the host key itself"
       );
@@ -40606,7 +44741,7 @@ function parseHostKey(raw) {
     const fields = text.split(/\s+/);
     const typeAt = KEY_TYPES.has(fields[0] ?? "") ? 0 : KEY_TYPES.has(fields[1] ?? "") ? 1 : -1;
     if (typeAt >= 0 && fields[typeAt + 1]) {
-      fingerprints.add(keyFingerprint(fields[typeAt], fields[typeAt + 1], line, text));
+      fingerprints.add(keyFingerprint(fields[typeAt], fields[typeAt + 1], line2, text));
       keyLines++;
       return;
     }
@@ -40617,15 +44752,15 @@ function parseHostKey(raw) {
       return;
     }
     if (/^(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(text)) {
-      throw fail(line, text, "is an MD5 fingerprint, which is too weak to pin; use the SHA256: form");
+      throw fail(line2, text, "is an MD5 fingerprint, which is too weak to pin; use the SHA256: form");
     }
     if (/^SHA256:/.test(text))
-      throw fail(line, text, "is a SHA256 fingerprint of the wrong length (43 base64 characters)");
+      throw fail(line2, text, "is a SHA256 fingerprint of the wrong length (43 base64 characters)");
     if (typeAt < 0 && fields.length >= 2) {
       const type = fields.length >= 3 ? fields[1] : fields[0];
-      throw fail(line, text, `names the key type "${type}", which is not an SSH host key type`);
+      throw fail(line2, text, `names the key type "${type}", which is not an SSH host key type`);
     }
-    throw fail(line, text, "is neither a key nor a fingerprint");
+    throw fail(line2, text, "is neither a key nor a fingerprint");
   });
   if (fingerprints.size === 0) {
     throw new InputError(
@@ -40971,8 +45106,8 @@ function parseInputs(source, env = process.env) {
       continue;
     }
     secrets.push(value);
-    for (const line of value.split("\n"))
-      if (line.trim().length >= MIN_MASKED_LENGTH) secrets.push(line.trim());
+    for (const line2 of value.split("\n"))
+      if (line2.trim().length >= MIN_MASKED_LENGTH) secrets.push(line2.trim());
   }
   return Object.freeze({
     settings,
@@ -41111,7 +45246,7 @@ function subjectAltNames(certificate) {
   return text ? text.split(/,\s*/).filter(Boolean) : [];
 }
 function attribute(multiLine, key) {
-  return multiLine.split("\n").filter((line) => line.startsWith(`${key}=`)).map((line) => line.slice(key.length + 1));
+  return multiLine.split("\n").filter((line2) => line2.startsWith(`${key}=`)).map((line2) => line2.slice(key.length + 1));
 }
 function commonName(certificate) {
   return attribute(certificate.subject, "CN")[0] ?? distinguishedName(certificate.subject);
@@ -41304,7 +45439,7 @@ function connect(target, traffic, kind) {
   const started = performance.now();
   const base = { host: target.domain, port: target.port, lookup: pinnedLookup(target.addresses) };
   traffic.connections += 1;
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve2, reject) => {
     const socket = kind === "tls" ? import_node_tls2.default.connect({ ...base, ...tlsOptions(target) }) : import_node_net2.default.connect(base);
     let tcpMs;
     const fail2 = (code, message) => {
@@ -41328,8 +45463,8 @@ function connect(target, traffic, kind) {
       socket.on("error", () => {
       });
       const total = performance.now() - started;
-      if (kind === "tcp") resolve({ socket, tcpMs: tcpMs ?? total });
-      else resolve({ socket, tcpMs: tcpMs ?? total, handshakeMs: total - (tcpMs ?? 0) });
+      if (kind === "tcp") resolve2({ socket, tcpMs: tcpMs ?? total });
+      else resolve2({ socket, tcpMs: tcpMs ?? total, handshakeMs: total - (tcpMs ?? 0) });
     }
   });
 }
@@ -41366,7 +45501,7 @@ function httpRequest(kind, agent, target, request3, traffic) {
   const started = performance.now();
   traffic.requests += 1;
   const send = kind === "https" ? import_node_https.default.request : import_node_http.default.request;
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve2, reject) => {
     const req = send(
       {
         host: target.domain,
@@ -41396,7 +45531,7 @@ function httpRequest(kind, agent, target, request3, traffic) {
         });
         res.once(
           "end",
-          () => resolve({
+          () => resolve2({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks),
@@ -41614,7 +45749,7 @@ async function checkSite(options, hooks = {}) {
     const waitingCanHelp = failures.length > 0 && failures.every((check2) => check2.waitable);
     const left = deadline - performance.now();
     if (!waitingCanHelp || left <= 0) return report;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(retryDelayMs(attempt), left)));
+    await new Promise((resolve2) => setTimeout(resolve2, Math.min(retryDelayMs(attempt), left)));
   }
 }
 function siteUrl(options) {
@@ -41640,10 +45775,10 @@ async function attemptOnce(options, hooks, context3) {
   };
 }
 var defaultResolve = (hostname) => import_node_dns.promises.lookup(hostname, { all: true, verbatim: true });
-async function resolveDomain(domain, resolve) {
+async function resolveDomain(domain, resolve2) {
   const started = performance.now();
   try {
-    const addresses = await resolve(domain);
+    const addresses = await resolve2(domain);
     const ms = performance.now() - started;
     if (addresses.length === 0)
       return { check: failed("dns", `${domain} resolves to no address: add an A or AAAA record`, ms) };
@@ -41850,6 +45985,1724 @@ function siteFailureMessage(report) {
   return `${report.url} is unhealthy${waited}: ${failing.map((check2) => `${check2.name}: ${check2.reason}`).join("; ")}`;
 }
 
+// src/release/pack-release.ts
+var import_tar_stream = __toESM(require_tar_stream(), 1);
+var RELEASE_MTIME = /* @__PURE__ */ new Date("2020-01-01T00:00:00Z");
+function entries(release) {
+  const folders = /* @__PURE__ */ new Set();
+  for (const file of release.files) {
+    const segments = file.path.split("/");
+    for (let i = 1; i < segments.length; i++) folders.add(segments.slice(0, i).join("/"));
+  }
+  const all = [
+    ...[...folders].map((path) => ({ path, mode: 493 })),
+    ...release.files.map((file) => ({ path: file.path, mode: file.mode, content: file.content }))
+  ];
+  return all.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
+async function packRelease(release) {
+  const pack = import_tar_stream.default.pack();
+  const chunks = [];
+  const done = new Promise((resolve2, reject) => {
+    pack.on("data", (chunk) => chunks.push(chunk));
+    pack.on("end", () => resolve2(Buffer.concat(chunks)));
+    pack.on("error", reject);
+  });
+  const owner = { uid: 0, gid: 0, uname: "root", gname: "root", mtime: RELEASE_MTIME };
+  for (const entry of entries(release)) {
+    if (entry.content === void 0) {
+      pack.entry({ ...owner, name: entry.path, mode: entry.mode, type: "directory" });
+    } else {
+      pack.entry(
+        { ...owner, name: entry.path, mode: entry.mode, type: "file", size: entry.content.length },
+        entry.content
+      );
+    }
+  }
+  pack.finalize();
+  return done;
+}
+
+// src/release/dotenv.ts
+var DotenvValueError = class extends Error {
+  constructor(variable, reason) {
+    super(`${variable} cannot be written to a .env file: ${reason}`);
+    this.variable = variable;
+    this.reason = reason;
+    this.name = "DotenvValueError";
+  }
+  variable;
+  reason;
+};
+var NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function dotenvValue(variable, value) {
+  if (value.includes("\0")) throw new DotenvValueError(variable, "it contains a NUL character");
+  if (value.endsWith("\\"))
+    throw new DotenvValueError(
+      variable,
+      "it ends with a backslash, which would escape the closing quote; end it with another character"
+    );
+  if (!value.includes("'")) return `'${value}'`;
+  return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
+}
+function dotenvLine(variable, value) {
+  if (!NAME.test(variable)) throw new DotenvValueError(variable, "it is not a valid variable name");
+  return `${variable}=${dotenvValue(variable, value)}
+`;
+}
+
+// src/release/postgres.ts
+var POSTGRES_USER = "postgres";
+var POSTGRES_DB = "commento";
+var POSTGRES_HOST = "postgres";
+var POSTGRES_PORT = 5432;
+function percentEncode(text) {
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-._~]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+function postgresUrl(password) {
+  return `postgres://${POSTGRES_USER}:${percentEncode(password)}@${POSTGRES_HOST}:${POSTGRES_PORT}/${POSTGRES_DB}?sslmode=disable`;
+}
+function postgresEnvLines(password) {
+  return dotenvLine("POSTGRES_PASSWORD", password) + dotenvLine("COMMENTO_POSTGRES", postgresUrl(password));
+}
+function postgresDataDir(image) {
+  const name = image.split("@")[0] ?? image;
+  const lastSegment = name.slice(name.lastIndexOf("/") + 1);
+  const match = /^postgres:(\d+)(?:$|[.\-_a-z])/.exec(lastSegment);
+  const major = match ? Number(match[1]) : void 0;
+  return major !== void 0 && major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data";
+}
+
+// src/release/read-stack.ts
+var import_node_fs2 = require("node:fs");
+var import_node_path = require("node:path");
+function defaultStackDir() {
+  const script = process.argv[1];
+  if (!script) throw new Error("Cannot find stack/: no script path in process.argv[1].");
+  return (0, import_node_path.resolve)((0, import_node_path.dirname)((0, import_node_fs2.realpathSync)(script)), "..", "stack");
+}
+function readStack(dir) {
+  let root;
+  try {
+    root = (0, import_node_fs2.realpathSync)(dir);
+  } catch {
+    throw new Error(
+      `The stack folder ${dir} does not exist: commento-deploy ships stack/ next to dist/; reinstall it.`
+    );
+  }
+  const files = [];
+  const walk = (relative) => {
+    for (const name of (0, import_node_fs2.readdirSync)((0, import_node_path.join)(root, relative)).sort()) {
+      const path = relative === "" ? name : `${relative}/${name}`;
+      const stat = (0, import_node_fs2.lstatSync)((0, import_node_path.join)(root, path));
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile()) {
+        files.push(
+          Object.freeze({
+            path,
+            mode: stat.mode & 73 ? 493 : 420,
+            content: (0, import_node_fs2.readFileSync)((0, import_node_path.join)(root, path))
+          })
+        );
+      } else {
+        throw new Error(
+          `stack/${path} is not a regular file (a link or a device): the stack holds plain files only.`
+        );
+      }
+    }
+  };
+  walk("");
+  files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return Object.freeze(files);
+}
+
+// src/release/render-release.ts
+var import_node_crypto3 = require("node:crypto");
+var ENV_FILE = ".env";
+var MANIFEST_FILE = "manifest.json";
+var COMPOSE_PROJECT = "commento";
+var UNIT_COMPOSE_V2 = "systemd/commento.service";
+var UNIT_COMPOSE_V1 = "systemd/commento.service.compose-v1";
+var REQUIRED_STACK_FILES = [
+  "compose.yaml",
+  "nginx/Dockerfile",
+  "nginx/entrypoint.sh",
+  "nginx/site.conf.template",
+  "nginx/tls.conf",
+  "certbot/Dockerfile",
+  "certbot/entrypoint.sh",
+  "certbot/deploy-hook.sh",
+  UNIT_COMPOSE_V2,
+  UNIT_COMPOSE_V1
+];
+var sha256 = (data) => (0, import_node_crypto3.createHash)("sha256").update(data).digest("hex");
+var byPath = (a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+function inputOf(variable) {
+  if (variable === "POSTGRES_PASSWORD" || variable === "COMMENTO_POSTGRES") return "postgres-password";
+  if (variable.startsWith("COMMENTO_") && variable !== "COMMENTO_IMAGE") return "commento-env";
+  return variable.toLowerCase().replace(/_/g, "-");
+}
+function line(variable, value) {
+  try {
+    return dotenvLine(variable, value);
+  } catch (error) {
+    if (!(error instanceof DotenvValueError)) throw error;
+    const input = inputOf(variable);
+    throw new InputError(
+      input,
+      `Input '${input}': the value of ${variable} cannot be written to the release's .env file: ${error.reason}.`
+    );
+  }
+}
+function postgresLines(password) {
+  try {
+    return postgresEnvLines(password);
+  } catch (error) {
+    if (!(error instanceof DotenvValueError)) throw error;
+    throw new InputError(
+      "postgres-password",
+      `Input 'postgres-password' (hidden, ${password.length} characters) cannot be used: ${error.reason}.`
+    );
+  }
+}
+function renderEnv(settings) {
+  const commento = [...settings.commentoEnv].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return [
+    "# The configuration of this Commento release, written by commento-deploy from the inputs of the\n",
+    "# workflow: change those, not this file. Compose reads it for compose.yaml and hands it to the app.\n",
+    "# It holds secrets: mode 0600, never printed.\n",
+    line("COMPOSE_PROJECT_NAME", COMPOSE_PROJECT),
+    line("DOMAIN", settings.domain),
+    line("EMAIL", settings.email ?? ""),
+    line("STAGING", settings.staging ? "true" : "false"),
+    line("COMMENTO_IMAGE", settings.commentoImage),
+    line("POSTGRES_IMAGE", settings.postgresImage),
+    line("POSTGRES_DATA_DIR", postgresDataDir(settings.postgresImage)),
+    ...commento.length > 0 ? ["# Commento settings (input commento-env)\n"] : [],
+    ...commento.map((setting) => line(setting.name, setting.value)),
+    ...settings.postgresPassword !== void 0 ? ["# The database password (input postgres-password)\n", postgresLines(settings.postgresPassword)] : [
+      "# The database password was generated on the server: the deploy appends POSTGRES_PASSWORD and\n",
+      `# COMMENTO_POSTGRES here from ${settings.remoteDir}/secrets/postgres-password.
+`
+    ]
+  ].join("");
+}
+function renderUnit(path, template, remoteDir) {
+  const text = template.replaceAll("{{REMOTE_DIR}}", remoteDir);
+  const left = /\{\{[A-Z_]+\}\}/.exec(text);
+  if (left) throw new Error(`stack/${path} has a placeholder the renderer does not know: ${left[0]}.`);
+  return text;
+}
+function checkStack(stack) {
+  const paths = new Set(stack.map((file) => file.path));
+  const missing = REQUIRED_STACK_FILES.filter((path) => !paths.has(path));
+  if (missing.length > 0) {
+    throw new Error(
+      `The stack folder is incomplete: ${missing.join(", ")} missing. Reinstall commento-deploy (the action ships stack/ next to dist/).`
+    );
+  }
+  for (const { path } of stack) {
+    const segments = path.split("/");
+    if (path.startsWith("/") || segments.some((s) => s === "" || s === "." || s === "..")) {
+      throw new Error(`The stack folder holds a file with an unusable path: ${JSON.stringify(path)}.`);
+    }
+    if (path === ENV_FILE || path === MANIFEST_FILE) {
+      throw new Error(
+        `The stack folder holds ${path}, which the renderer writes itself: remove it from stack/.`
+      );
+    }
+  }
+}
+function releaseId(files, manifest) {
+  const listing = files.map((file) => `${manifest[file.path]} ${file.mode.toString(8)} ${file.path}
+`).join("");
+  return `r${sha256(listing).slice(0, 12)}`;
+}
+function renderRelease(settings, stack) {
+  checkStack(stack);
+  const files = stack.map((file) => {
+    const isUnit = file.path === UNIT_COMPOSE_V2 || file.path === UNIT_COMPOSE_V1;
+    const content = isUnit ? Buffer.from(renderUnit(file.path, file.content.toString("utf8"), settings.remoteDir)) : Buffer.from(file.content);
+    return Object.freeze({ path: file.path, mode: file.mode, content, secret: false });
+  });
+  files.push(
+    Object.freeze({ path: ENV_FILE, mode: 384, content: Buffer.from(renderEnv(settings)), secret: true })
+  );
+  files.sort(byPath);
+  const manifest = {};
+  for (const file of files) manifest[file.path] = sha256(file.content);
+  const id = releaseId(files, manifest);
+  const manifestFile = Object.freeze({
+    path: MANIFEST_FILE,
+    mode: 420,
+    content: Buffer.from(`${JSON.stringify(manifest, null, 2)}
+`),
+    secret: false
+  });
+  return Object.freeze({
+    id,
+    files: Object.freeze([...files, manifestFile].sort(byPath)),
+    manifest: Object.freeze(manifest)
+  });
+}
+
+// src/remote/remote-plan.ts
+var STACK_LAYOUT = {
+  postgresVolume: "commento_postgres_volume",
+  volumes: ["commento_postgres_volume", "certbot_etc_volume"],
+  dbService: POSTGRES_HOST,
+  dbUser: POSTGRES_USER,
+  unitName: "commento.service",
+  unitV2: UNIT_COMPOSE_V2,
+  unitV1: UNIT_COMPOSE_V1
+};
+var PASSWORD_PLACEHOLDER = "__CD_GENERATED_PASSWORD__";
+function postgresMajorOf(image) {
+  const withoutDigest = image.split("@")[0] ?? image;
+  const lastSlash = withoutDigest.lastIndexOf("/");
+  const colon = withoutDigest.indexOf(":", lastSlash + 1);
+  if (colon < 0) return void 0;
+  const match = /^(\d+)(?:[.-]|$)/.exec(withoutDigest.slice(colon + 1));
+  return match ? Number(match[1]) : void 0;
+}
+var DISK_MARGIN_KB = 200 * 1024;
+function remotePlanFor(settings, mode, release, postgresEnvTemplate) {
+  if (!settings.ssh) throw new Error(`mode ${mode} needs SSH settings`);
+  const major = postgresMajorOf(settings.postgresImage);
+  return {
+    mode,
+    username: settings.ssh.username,
+    remoteDir: settings.remoteDir,
+    ...release ? { releaseId: release.id, upload: { size: release.size, sha256: release.sha256 } } : {},
+    // remote.sh prints the template with a line break of its own.
+    postgresEnvTemplate: settings.postgresPassword === void 0 ? postgresEnvTemplate.trimEnd() : "",
+    ...major === void 0 ? {} : { postgresMajor: major },
+    postgresVolume: STACK_LAYOUT.postgresVolume,
+    volumes: STACK_LAYOUT.volumes,
+    dbService: STACK_LAYOUT.dbService,
+    dbUser: STACK_LAYOUT.dbUser,
+    unitName: STACK_LAYOUT.unitName,
+    unitV2: STACK_LAYOUT.unitV2,
+    unitV1: STACK_LAYOUT.unitV1,
+    force: settings.force,
+    backup: settings.backup,
+    rollbackOnFailure: settings.rollbackOnFailure,
+    keepReleases: settings.keepReleases,
+    lockWaitSeconds: settings.lockWaitSeconds,
+    awaitVerdict: mode === "deploy" || mode === "rollback",
+    diskNeededKb: DISK_MARGIN_KB + Math.ceil((release?.size ?? 0) * 2 / 1024),
+    actor: settings.run.actor,
+    runUrl: settings.run.runUrl
+  };
+}
+
+// node_modules/node-ssh/lib/esm/index.mjs
+var import_assert2 = __toESM(require("assert"), 1);
+var import_fs2 = __toESM(require("fs"), 1);
+var import_is_stream = __toESM(require_is_stream(), 1);
+var import_make_dir = __toESM(require_make_dir(), 1);
+var import_path2 = __toESM(require("path"), 1);
+
+// node_modules/sb-promise-queue/lib/esm/index.mjs
+var PromiseQueue = class {
+  constructor({ concurrency = 1 } = {}) {
+    this.options = { concurrency };
+    this.running = 0;
+    this.queue = [];
+    this.idleCallbacks = [];
+  }
+  clear() {
+    this.queue = [];
+  }
+  onIdle(callback) {
+    this.idleCallbacks.push(callback);
+    return () => {
+      const index = this.idleCallbacks.indexOf(callback);
+      if (index !== -1) {
+        this.idleCallbacks.splice(index, 1);
+      }
+    };
+  }
+  waitTillIdle() {
+    return new Promise((resolve2) => {
+      if (this.running === 0) {
+        resolve2();
+        return;
+      }
+      const dispose = this.onIdle(() => {
+        dispose();
+        resolve2();
+      });
+    });
+  }
+  add(callback) {
+    return new Promise((resolve2, reject) => {
+      const runCallback = () => {
+        this.running += 1;
+        try {
+          Promise.resolve(callback()).then((val) => {
+            resolve2(val);
+            this.processNext();
+          }, (err) => {
+            reject(err);
+            this.processNext();
+          });
+        } catch (err) {
+          reject(err);
+          this.processNext();
+        }
+      };
+      if (this.running >= this.options.concurrency) {
+        this.queue.push(runCallback);
+      } else {
+        runCallback();
+      }
+    });
+  }
+  // Internal function, don't use
+  processNext() {
+    this.running -= 1;
+    const callback = this.queue.shift();
+    if (callback) {
+      callback();
+    } else if (this.running === 0) {
+      this.idleCallbacks.forEach((item) => item());
+    }
+  }
+};
+
+// node_modules/sb-scandir/lib/esm/index.mjs
+var import_fs = __toESM(require("fs"), 1);
+var import_path = __toESM(require("path"), 1);
+var import_assert = __toESM(require("assert"), 1);
+var defaultFilesystem = {
+  join(pathA, pathB) {
+    return import_path.default.join(pathA, pathB);
+  },
+  basename(path) {
+    return import_path.default.basename(path);
+  },
+  stat(path) {
+    return new Promise((resolve2, reject) => {
+      import_fs.default.stat(path, (err, res) => {
+        if (err) {
+          reject(err);
+        } else {
+          resolve2(res);
+        }
+      });
+    });
+  },
+  readdir(path) {
+    return new Promise((resolve2, reject) => {
+      import_fs.default.readdir(path, (err, res) => {
+        if (err) {
+          reject(err);
+        } else {
+          resolve2(res);
+        }
+      });
+    });
+  }
+};
+async function scanDirectoryInternal({ path, recursive, validate, result, fileSystem, queue, reject }) {
+  const itemStat = await fileSystem.stat(path);
+  if (itemStat.isFile()) {
+    result.files.push(path);
+  } else if (itemStat.isDirectory()) {
+    result.directories.push(path);
+  }
+  if (!itemStat.isDirectory() || recursive === "none") {
+    return;
+  }
+  const contents = await fileSystem.readdir(path);
+  contents.forEach((item) => {
+    const itemPath = fileSystem.join(path, item);
+    if (!validate(itemPath)) {
+      return;
+    }
+    queue.add(() => scanDirectoryInternal({
+      path: itemPath,
+      recursive: recursive === "shallow" ? "none" : "deep",
+      validate,
+      result,
+      fileSystem,
+      queue,
+      reject
+    })).catch(reject);
+  });
+}
+async function scanDirectory(path, { recursive = true, validate = null, concurrency = Infinity, fileSystem = defaultFilesystem } = {}) {
+  (0, import_assert.default)(path && typeof path === "string", "path must be a valid string");
+  (0, import_assert.default)(typeof recursive === "boolean", "options.recursive must be a valid boolean");
+  (0, import_assert.default)(validate === null || typeof validate === "function", "options.validate must be a valid function");
+  (0, import_assert.default)(typeof concurrency === "number", "options.concurrency must be a valid number");
+  (0, import_assert.default)(fileSystem !== null && typeof fileSystem === "object", "options.fileSystem must be a valid object");
+  const queue = new PromiseQueue({
+    concurrency
+  });
+  const result = { files: [], directories: [] };
+  const mergedFileSystem = { ...defaultFilesystem, ...fileSystem };
+  await new Promise((resolve2, reject) => {
+    scanDirectoryInternal({
+      path,
+      recursive: recursive ? "deep" : "shallow",
+      validate: validate != null ? validate : (item) => mergedFileSystem.basename(item).slice(0, 1) !== ".",
+      result,
+      fileSystem: mergedFileSystem,
+      queue,
+      reject
+    }).then(() => queue.waitTillIdle()).then(resolve2, reject);
+  });
+  return result;
+}
+var esm_default = scanDirectory;
+
+// node_modules/node-ssh/lib/esm/index.mjs
+var import_shell_escape = __toESM(require_shell_escape(), 1);
+var import_ssh22 = __toESM(require_lib2(), 1);
+var DEFAULT_CONCURRENCY = 1;
+var DEFAULT_VALIDATE = (path) => !import_path2.default.basename(path).startsWith(".");
+var DEFAULT_TICK = () => {
+};
+var SSHError = class extends Error {
+  constructor(message, code = null) {
+    super(message);
+    this.code = code;
+  }
+};
+function unixifyPath(path) {
+  if (path.includes("\\")) {
+    return path.split("\\").join("/");
+  }
+  return path;
+}
+async function readFile(filePath) {
+  return new Promise((resolve2, reject) => {
+    import_fs2.default.readFile(filePath, "utf8", (err, res) => {
+      if (err) {
+        reject(err);
+      } else {
+        resolve2(res);
+      }
+    });
+  });
+}
+var SFTP_MKDIR_ERR_CODE_REGEXP = /Error: (E[\S]+): /;
+async function makeDirectoryWithSftp(path, sftp) {
+  let stats = null;
+  try {
+    stats = await new Promise((resolve2, reject) => {
+      sftp.stat(path, (err, res) => {
+        if (err) {
+          reject(err);
+        } else {
+          resolve2(res);
+        }
+      });
+    });
+  } catch (_) {
+  }
+  if (stats) {
+    if (stats.isDirectory()) {
+      return;
+    }
+    throw new Error("mkdir() failed, target already exists and is not a directory");
+  }
+  try {
+    await new Promise((resolve2, reject) => {
+      sftp.mkdir(path, (err) => {
+        if (err) {
+          reject(err);
+        } else {
+          resolve2();
+        }
+      });
+    });
+  } catch (err) {
+    if (err != null && typeof err.stack === "string") {
+      const matches = SFTP_MKDIR_ERR_CODE_REGEXP.exec(err.stack);
+      if (matches != null) {
+        throw new SSHError(err.message, matches[1]);
+      }
+      throw err;
+    }
+  }
+}
+var NodeSSH = class {
+  constructor() {
+    this.connection = null;
+  }
+  getConnection() {
+    const { connection } = this;
+    if (connection == null) {
+      throw new Error("Not connected to server");
+    }
+    return connection;
+  }
+  async connect(givenConfig) {
+    (0, import_assert2.default)(givenConfig != null && typeof givenConfig === "object", "config must be a valid object");
+    const config = { ...givenConfig };
+    (0, import_assert2.default)(config.username != null && typeof config.username === "string", "config.username must be a valid string");
+    if (config.host != null) {
+      (0, import_assert2.default)(typeof config.host === "string", "config.host must be a valid string");
+    } else if (config.sock != null) {
+      (0, import_assert2.default)(typeof config.sock === "object", "config.sock must be a valid object");
+    } else {
+      throw new import_assert2.AssertionError({ message: "Either config.host or config.sock must be provided" });
+    }
+    if (config.privateKey != null || config.privateKeyPath != null) {
+      if (config.privateKey != null) {
+        (0, import_assert2.default)(typeof config.privateKey === "string", "config.privateKey must be a valid string");
+        (0, import_assert2.default)(config.privateKeyPath == null, "config.privateKeyPath must not be specified when config.privateKey is specified");
+      } else if (config.privateKeyPath != null) {
+        (0, import_assert2.default)(typeof config.privateKeyPath === "string", "config.privateKeyPath must be a valid string");
+        (0, import_assert2.default)(config.privateKey == null, "config.privateKey must not be specified when config.privateKeyPath is specified");
+      }
+      (0, import_assert2.default)(config.passphrase == null || typeof config.passphrase === "string", "config.passphrase must be null or a valid string");
+      if (config.privateKeyPath != null) {
+        try {
+          config.privateKey = await readFile(config.privateKeyPath);
+        } catch (err) {
+          if (err != null && err.code === "ENOENT") {
+            throw new import_assert2.AssertionError({ message: "config.privateKeyPath does not exist at given fs path" });
+          }
+          throw err;
+        }
+      }
+    } else if (config.password != null) {
+      (0, import_assert2.default)(typeof config.password === "string", "config.password must be a valid string");
+    }
+    if (config.tryKeyboard != null) {
+      (0, import_assert2.default)(typeof config.tryKeyboard === "boolean", "config.tryKeyboard must be a valid boolean");
+    }
+    if (config.tryKeyboard) {
+      const { password } = config;
+      if (config.onKeyboardInteractive != null) {
+        (0, import_assert2.default)(typeof config.onKeyboardInteractive === "function", "config.onKeyboardInteractive must be a valid function");
+      } else if (password != null) {
+        config.onKeyboardInteractive = (name, instructions, instructionsLang, prompts, finish) => {
+          if (prompts.length > 0 && prompts[0].prompt.toLowerCase().includes("password")) {
+            finish([password]);
+          }
+        };
+      }
+    }
+    const connection = new import_ssh22.default.Client();
+    this.connection = connection;
+    await new Promise((resolve2, reject) => {
+      connection.on("error", reject);
+      if (config.onKeyboardInteractive) {
+        connection.on("keyboard-interactive", config.onKeyboardInteractive);
+      }
+      connection.on("ready", () => {
+        connection.removeListener("error", reject);
+        resolve2();
+      });
+      connection.on("end", () => {
+        if (this.connection === connection) {
+          this.connection = null;
+        }
+      });
+      connection.on("close", () => {
+        if (this.connection === connection) {
+          this.connection = null;
+        }
+        reject(new SSHError("No response from server", "ETIMEDOUT"));
+      });
+      connection.connect(config);
+    });
+    return this;
+  }
+  isConnected() {
+    return this.connection != null;
+  }
+  async requestShell(options) {
+    const connection = this.getConnection();
+    return new Promise((resolve2, reject) => {
+      connection.on("error", reject);
+      const callback = (err, res) => {
+        connection.removeListener("error", reject);
+        if (err) {
+          reject(err);
+        } else {
+          resolve2(res);
+        }
+      };
+      if (options == null) {
+        connection.shell(callback);
+      } else {
+        connection.shell(options, callback);
+      }
+    });
+  }
+  async withShell(callback, options) {
+    (0, import_assert2.default)(typeof callback === "function", "callback must be a valid function");
+    const shell = await this.requestShell(options);
+    try {
+      await callback(shell);
+    } finally {
+      shell.destroy();
+    }
+  }
+  async requestSFTP() {
+    const connection = this.getConnection();
+    return new Promise((resolve2, reject) => {
+      connection.on("error", reject);
+      connection.sftp((err, res) => {
+        connection.removeListener("error", reject);
+        if (err) {
+          reject(err);
+        } else {
+          resolve2(res);
+        }
+      });
+    });
+  }
+  async withSFTP(callback) {
+    (0, import_assert2.default)(typeof callback === "function", "callback must be a valid function");
+    const sftp = await this.requestSFTP();
+    try {
+      await callback(sftp);
+    } finally {
+      sftp.end();
+    }
+  }
+  async execCommand(givenCommand, options = {}) {
+    (0, import_assert2.default)(typeof givenCommand === "string", "command must be a valid string");
+    (0, import_assert2.default)(options != null && typeof options === "object", "options must be a valid object");
+    (0, import_assert2.default)(options.cwd == null || typeof options.cwd === "string", "options.cwd must be a valid string");
+    (0, import_assert2.default)(options.stdin == null || typeof options.stdin === "string" || import_is_stream.default.readable(options.stdin), "options.stdin must be a valid string or readable stream");
+    (0, import_assert2.default)(options.execOptions == null || typeof options.execOptions === "object", "options.execOptions must be a valid object");
+    (0, import_assert2.default)(options.encoding == null || typeof options.encoding === "string", "options.encoding must be a valid string");
+    (0, import_assert2.default)(options.onChannel == null || typeof options.onChannel === "function", "options.onChannel must be a valid function");
+    (0, import_assert2.default)(options.onStdout == null || typeof options.onStdout === "function", "options.onStdout must be a valid function");
+    (0, import_assert2.default)(options.onStderr == null || typeof options.onStderr === "function", "options.onStderr must be a valid function");
+    (0, import_assert2.default)(options.noTrim == null || typeof options.noTrim === "boolean", "options.noTrim must be a boolean");
+    let command = givenCommand;
+    if (options.cwd) {
+      command = `cd ${(0, import_shell_escape.default)([options.cwd])} ; ${command}`;
+    }
+    const connection = this.getConnection();
+    const output = { stdout: [], stderr: [] };
+    return new Promise((resolve2, reject) => {
+      connection.on("error", reject);
+      connection.exec(command, options.execOptions != null ? options.execOptions : {}, (err, channel) => {
+        connection.removeListener("error", reject);
+        if (err) {
+          reject(err);
+          return;
+        }
+        if (options.onChannel) {
+          options.onChannel(channel);
+        }
+        channel.on("data", (chunk) => {
+          if (options.onStdout)
+            options.onStdout(chunk);
+          output.stdout.push(chunk.toString(options.encoding));
+        });
+        channel.stderr.on("data", (chunk) => {
+          if (options.onStderr)
+            options.onStderr(chunk);
+          output.stderr.push(chunk.toString(options.encoding));
+        });
+        if (options.stdin != null) {
+          if (import_is_stream.default.readable(options.stdin)) {
+            options.stdin.pipe(channel, {
+              end: true
+            });
+          } else {
+            channel.write(options.stdin);
+            channel.end();
+          }
+        } else {
+          channel.end();
+        }
+        let code = null;
+        let signal = null;
+        channel.on("exit", (code_, signal_) => {
+          code = code_ !== null && code_ !== void 0 ? code_ : null;
+          signal = signal_ !== null && signal_ !== void 0 ? signal_ : null;
+        });
+        channel.on("close", () => {
+          let stdout = output.stdout.join("");
+          let stderr = output.stderr.join("");
+          if (options.noTrim !== true) {
+            stdout = stdout.trim();
+            stderr = stderr.trim();
+          }
+          resolve2({
+            code: code != null ? code : null,
+            signal: signal != null ? signal : null,
+            stdout,
+            stderr
+          });
+        });
+      });
+    });
+  }
+  async exec(command, parameters, options = {}) {
+    (0, import_assert2.default)(typeof command === "string", "command must be a valid string");
+    (0, import_assert2.default)(Array.isArray(parameters), "parameters must be a valid array");
+    (0, import_assert2.default)(options != null && typeof options === "object", "options must be a valid object");
+    (0, import_assert2.default)(options.stream == null || ["both", "stdout", "stderr"].includes(options.stream), "options.stream must be one of both, stdout, stderr");
+    for (let i = 0, { length } = parameters; i < length; i += 1) {
+      (0, import_assert2.default)(typeof parameters[i] === "string", `parameters[${i}] must be a valid string`);
+    }
+    const completeCommand = `${command}${parameters.length > 0 ? ` ${(0, import_shell_escape.default)(parameters)}` : ""}`;
+    const response = await this.execCommand(completeCommand, options);
+    if (options.stream == null || options.stream === "stdout") {
+      if (response.stderr) {
+        throw new Error(response.stderr);
+      }
+      return response.stdout;
+    }
+    if (options.stream === "stderr") {
+      return response.stderr;
+    }
+    return response;
+  }
+  async mkdir(path, method = "sftp", givenSftp = null) {
+    (0, import_assert2.default)(typeof path === "string", "path must be a valid string");
+    (0, import_assert2.default)(typeof method === "string" && (method === "sftp" || method === "exec"), "method must be either sftp or exec");
+    (0, import_assert2.default)(givenSftp == null || typeof givenSftp === "object", "sftp must be a valid object");
+    if (method === "exec") {
+      await this.exec("mkdir", ["-p", unixifyPath(path)]);
+      return;
+    }
+    const sftp = givenSftp || await this.requestSFTP();
+    const makeSftpDirectory = async (retry2) => makeDirectoryWithSftp(unixifyPath(path), sftp).catch(async (error) => {
+      if (!retry2 || error == null || error.message !== "No such file" && error.code !== "ENOENT") {
+        throw error;
+      }
+      await this.mkdir(import_path2.default.dirname(path), "sftp", sftp);
+      await makeSftpDirectory(false);
+    });
+    try {
+      await makeSftpDirectory(true);
+    } finally {
+      if (!givenSftp) {
+        sftp.end();
+      }
+    }
+  }
+  async getFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+    (0, import_assert2.default)(typeof localFile === "string", "localFile must be a valid string");
+    (0, import_assert2.default)(typeof remoteFile === "string", "remoteFile must be a valid string");
+    (0, import_assert2.default)(givenSftp == null || typeof givenSftp === "object", "sftp must be a valid object");
+    (0, import_assert2.default)(transferOptions == null || typeof transferOptions === "object", "transferOptions must be a valid object");
+    const sftp = givenSftp || await this.requestSFTP();
+    try {
+      await new Promise((resolve2, reject) => {
+        sftp.fastGet(unixifyPath(remoteFile), localFile, transferOptions || {}, (err) => {
+          if (err) {
+            reject(err);
+          } else {
+            resolve2();
+          }
+        });
+      });
+    } finally {
+      if (!givenSftp) {
+        sftp.end();
+      }
+    }
+  }
+  async putFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+    (0, import_assert2.default)(typeof localFile === "string", "localFile must be a valid string");
+    (0, import_assert2.default)(typeof remoteFile === "string", "remoteFile must be a valid string");
+    (0, import_assert2.default)(givenSftp == null || typeof givenSftp === "object", "sftp must be a valid object");
+    (0, import_assert2.default)(transferOptions == null || typeof transferOptions === "object", "transferOptions must be a valid object");
+    (0, import_assert2.default)(await new Promise((resolve2) => {
+      import_fs2.default.access(localFile, import_fs2.default.constants.R_OK, (err) => {
+        resolve2(err === null);
+      });
+    }), `localFile does not exist at ${localFile}`);
+    const sftp = givenSftp || await this.requestSFTP();
+    const putFile = (retry2) => {
+      return new Promise((resolve2, reject) => {
+        sftp.fastPut(localFile, unixifyPath(remoteFile), transferOptions || {}, (err) => {
+          if (err == null) {
+            resolve2();
+            return;
+          }
+          if (err.message === "No such file" && retry2) {
+            resolve2(this.mkdir(import_path2.default.dirname(remoteFile), "sftp", sftp).then(() => putFile(false)));
+          } else {
+            reject(err);
+          }
+        });
+      });
+    };
+    try {
+      await putFile(true);
+    } finally {
+      if (!givenSftp) {
+        sftp.end();
+      }
+    }
+  }
+  async putFiles(files, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {} } = {}) {
+    (0, import_assert2.default)(Array.isArray(files), "files must be an array");
+    for (let i = 0, { length } = files; i < length; i += 1) {
+      const file = files[i];
+      (0, import_assert2.default)(file, "files items must be valid objects");
+      (0, import_assert2.default)(file.local && typeof file.local === "string", `files[${i}].local must be a string`);
+      (0, import_assert2.default)(file.remote && typeof file.remote === "string", `files[${i}].remote must be a string`);
+    }
+    const transferred = [];
+    const sftp = givenSftp || await this.requestSFTP();
+    const queue = new PromiseQueue({ concurrency });
+    try {
+      await new Promise((resolve2, reject) => {
+        files.forEach((file) => {
+          queue.add(async () => {
+            await this.putFile(file.local, file.remote, sftp, transferOptions);
+            transferred.push(file);
+          }).catch(reject);
+        });
+        queue.waitTillIdle().then(resolve2);
+      });
+    } catch (error) {
+      if (error != null) {
+        error.transferred = transferred;
+      }
+      throw error;
+    } finally {
+      if (!givenSftp) {
+        sftp.end();
+      }
+    }
+  }
+  async putDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE } = {}) {
+    (0, import_assert2.default)(typeof localDirectory === "string" && localDirectory, "localDirectory must be a string");
+    (0, import_assert2.default)(typeof remoteDirectory === "string" && remoteDirectory, "remoteDirectory must be a string");
+    const localDirectoryStat = await new Promise((resolve2) => {
+      import_fs2.default.stat(localDirectory, (err, stat) => {
+        resolve2(stat || null);
+      });
+    });
+    (0, import_assert2.default)(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+    (0, import_assert2.default)(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+    const sftp = givenSftp || await this.requestSFTP();
+    const scanned = await esm_default(localDirectory, {
+      recursive,
+      validate
+    });
+    const files = scanned.files.map((item) => import_path2.default.relative(localDirectory, item));
+    const directories = scanned.directories.map((item) => import_path2.default.relative(localDirectory, item));
+    directories.sort((a, b) => a.length - b.length);
+    let failed2 = false;
+    try {
+      await new Promise((resolve2, reject) => {
+        const queue = new PromiseQueue({ concurrency });
+        directories.forEach((directory) => {
+          queue.add(async () => {
+            await this.mkdir(import_path2.default.join(remoteDirectory, directory), "sftp", sftp);
+          }).catch(reject);
+        });
+        resolve2(queue.waitTillIdle());
+      });
+      await new Promise((resolve2, reject) => {
+        const queue = new PromiseQueue({ concurrency });
+        files.forEach((file) => {
+          queue.add(async () => {
+            const localFile = import_path2.default.join(localDirectory, file);
+            const remoteFile = import_path2.default.join(remoteDirectory, file);
+            try {
+              await this.putFile(localFile, remoteFile, sftp, transferOptions);
+              tick(localFile, remoteFile, null);
+            } catch (_) {
+              failed2 = true;
+              tick(localFile, remoteFile, _);
+            }
+          }).catch(reject);
+        });
+        resolve2(queue.waitTillIdle());
+      });
+    } finally {
+      if (!givenSftp) {
+        sftp.end();
+      }
+    }
+    return !failed2;
+  }
+  async getDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE } = {}) {
+    (0, import_assert2.default)(typeof localDirectory === "string" && localDirectory, "localDirectory must be a string");
+    (0, import_assert2.default)(typeof remoteDirectory === "string" && remoteDirectory, "remoteDirectory must be a string");
+    const localDirectoryStat = await new Promise((resolve2) => {
+      import_fs2.default.stat(localDirectory, (err, stat) => {
+        resolve2(stat || null);
+      });
+    });
+    (0, import_assert2.default)(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+    (0, import_assert2.default)(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+    const sftp = givenSftp || await this.requestSFTP();
+    const scanned = await esm_default(remoteDirectory, {
+      recursive,
+      validate,
+      concurrency,
+      fileSystem: {
+        basename(path) {
+          return import_path2.default.posix.basename(path);
+        },
+        join(pathA, pathB) {
+          return import_path2.default.posix.join(pathA, pathB);
+        },
+        readdir(path) {
+          return new Promise((resolve2, reject) => {
+            sftp.readdir(path, (err, res) => {
+              if (err) {
+                reject(err);
+              } else {
+                resolve2(res.map((item) => item.filename));
+              }
+            });
+          });
+        },
+        stat(path) {
+          return new Promise((resolve2, reject) => {
+            sftp.stat(path, (err, res) => {
+              if (err) {
+                reject(err);
+              } else {
+                resolve2(res);
+              }
+            });
+          });
+        }
+      }
+    });
+    const files = scanned.files.map((item) => import_path2.default.relative(remoteDirectory, item));
+    const directories = scanned.directories.map((item) => import_path2.default.relative(remoteDirectory, item));
+    directories.sort((a, b) => a.length - b.length);
+    let failed2 = false;
+    try {
+      await new Promise((resolve2, reject) => {
+        const queue = new PromiseQueue({ concurrency });
+        directories.forEach((directory) => {
+          queue.add(async () => {
+            await (0, import_make_dir.default)(import_path2.default.join(localDirectory, directory));
+          }).catch(reject);
+        });
+        resolve2(queue.waitTillIdle());
+      });
+      await new Promise((resolve2, reject) => {
+        const queue = new PromiseQueue({ concurrency });
+        files.forEach((file) => {
+          queue.add(async () => {
+            const localFile = import_path2.default.join(localDirectory, file);
+            const remoteFile = import_path2.default.join(remoteDirectory, file);
+            try {
+              await this.getFile(localFile, remoteFile, sftp, transferOptions);
+              tick(localFile, remoteFile, null);
+            } catch (_) {
+              failed2 = true;
+              tick(localFile, remoteFile, _);
+            }
+          }).catch(reject);
+        });
+        resolve2(queue.waitTillIdle());
+      });
+    } finally {
+      if (!givenSftp) {
+        sftp.end();
+      }
+    }
+    return !failed2;
+  }
+  forwardIn(remoteAddr, remotePort, onConnection) {
+    const connection = this.getConnection();
+    return new Promise((resolve2, reject) => {
+      connection.forwardIn(remoteAddr, remotePort, (error, port) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        const handler2 = (details2, acceptConnection, rejectConnection) => {
+          if (details2.destIP === remoteAddr && details2.destPort === port) {
+            onConnection === null || onConnection === void 0 ? void 0 : onConnection(details2, acceptConnection, rejectConnection);
+          }
+        };
+        if (onConnection) {
+          connection.on("tcp connection", handler2);
+        }
+        const dispose = () => {
+          return new Promise((_resolve, _reject) => {
+            connection.off("tcp connection", handler2);
+            connection.unforwardIn(remoteAddr, port, (_error) => {
+              if (_error) {
+                _reject(error);
+              }
+              _resolve();
+            });
+          });
+        };
+        resolve2({ port, dispose });
+      });
+    });
+  }
+  forwardOut(srcIP, srcPort, dstIP, dstPort) {
+    const connection = this.getConnection();
+    return new Promise((resolve2, reject) => {
+      connection.forwardOut(srcIP, srcPort, dstIP, dstPort, (error, channel) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        resolve2(channel);
+      });
+    });
+  }
+  forwardInStreamLocal(socketPath, onConnection) {
+    const connection = this.getConnection();
+    return new Promise((resolve2, reject) => {
+      connection.openssh_forwardInStreamLocal(socketPath, (error) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        const handler2 = (details2, acceptConnection, rejectConnection) => {
+          if (details2.socketPath === socketPath) {
+            onConnection === null || onConnection === void 0 ? void 0 : onConnection(details2, acceptConnection, rejectConnection);
+          }
+        };
+        if (onConnection) {
+          connection.on("unix connection", handler2);
+        }
+        const dispose = () => {
+          return new Promise((_resolve, _reject) => {
+            connection.off("unix connection", handler2);
+            connection.openssh_unforwardInStreamLocal(socketPath, (_error) => {
+              if (_error) {
+                _reject(_error);
+              }
+              _resolve();
+            });
+          });
+        };
+        resolve2({ dispose });
+      });
+    });
+  }
+  forwardOutStreamLocal(socketPath) {
+    const connection = this.getConnection();
+    return new Promise((resolve2, reject) => {
+      connection.openssh_forwardOutStreamLocal(socketPath, (error, channel) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        resolve2(channel);
+      });
+    });
+  }
+  dispose() {
+    if (this.connection) {
+      this.connection.end();
+      this.connection = null;
+    }
+  }
+};
+
+// node_modules/p-retry/index.js
+var import_retry = __toESM(require_retry2(), 1);
+
+// node_modules/is-network-error/index.js
+var objectToString = Object.prototype.toString;
+var isError = (value) => objectToString.call(value) === "[object Error]";
+var errorMessages = /* @__PURE__ */ new Set([
+  "network error",
+  // Chrome
+  "NetworkError when attempting to fetch resource.",
+  // Firefox
+  "The Internet connection appears to be offline.",
+  // Safari 16
+  "Network request failed",
+  // `cross-fetch`
+  "fetch failed",
+  // Undici (Node.js)
+  "terminated",
+  // Undici (Node.js)
+  " A network error occurred.",
+  // Bun (WebKit)
+  "Network connection lost"
+  // Cloudflare Workers (fetch)
+]);
+function isNetworkError(error) {
+  const isValid = error && isError(error) && error.name === "TypeError" && typeof error.message === "string";
+  if (!isValid) {
+    return false;
+  }
+  const { message, stack } = error;
+  if (message === "Load failed" || message.startsWith("Load failed (") && message.endsWith(")")) {
+    return stack === void 0 || "__sentry_captured__" in error;
+  }
+  if (message.startsWith("error sending request for url")) {
+    return true;
+  }
+  if (message === "Failed to fetch" || message.startsWith("Failed to fetch (") && message.endsWith(")")) {
+    return true;
+  }
+  return errorMessages.has(message);
+}
+
+// node_modules/p-retry/index.js
+var AbortError = class extends Error {
+  constructor(message) {
+    super();
+    if (message instanceof Error) {
+      this.originalError = message;
+      ({ message } = message);
+    } else {
+      this.originalError = new Error(message);
+      this.originalError.stack = this.stack;
+    }
+    this.name = "AbortError";
+    this.message = message;
+  }
+};
+var decorateErrorWithCounts = (error, attemptNumber, options) => {
+  const retriesLeft = options.retries - (attemptNumber - 1);
+  error.attemptNumber = attemptNumber;
+  error.retriesLeft = retriesLeft;
+  return error;
+};
+async function pRetry(input, options) {
+  return new Promise((resolve2, reject) => {
+    options = { ...options };
+    options.onFailedAttempt ??= () => {
+    };
+    options.shouldRetry ??= () => true;
+    options.retries ??= 10;
+    const operation = import_retry.default.operation(options);
+    const abortHandler = () => {
+      operation.stop();
+      reject(options.signal?.reason);
+    };
+    if (options.signal && !options.signal.aborted) {
+      options.signal.addEventListener("abort", abortHandler, { once: true });
+    }
+    const cleanUp = () => {
+      options.signal?.removeEventListener("abort", abortHandler);
+      operation.stop();
+    };
+    operation.attempt(async (attemptNumber) => {
+      try {
+        const result = await input(attemptNumber);
+        cleanUp();
+        resolve2(result);
+      } catch (error) {
+        try {
+          if (!(error instanceof Error)) {
+            throw new TypeError(`Non-error was thrown: "${error}". You should only throw errors.`);
+          }
+          if (error instanceof AbortError) {
+            throw error.originalError;
+          }
+          if (error instanceof TypeError && !isNetworkError(error)) {
+            throw error;
+          }
+          decorateErrorWithCounts(error, attemptNumber, options);
+          if (!await options.shouldRetry(error)) {
+            operation.stop();
+            reject(error);
+          }
+          await options.onFailedAttempt(error);
+          if (!operation.retry(error)) {
+            throw operation.mainError();
+          }
+        } catch (finalError) {
+          decorateErrorWithCounts(finalError, attemptNumber, options);
+          cleanUp();
+          reject(finalError);
+        }
+      }
+    });
+  });
+}
+
+// src/ssh/connect-ssh.ts
+var import_ssh23 = __toESM(require_lib2(), 1);
+
+// src/ssh/auth-plan.ts
+function passwordPrompter(password, attempts) {
+  return (_name, _instructions, _lang, prompts, finish) => {
+    if (prompts.every((prompt) => /password/i.test(prompt.prompt))) {
+      finish(prompts.map(() => password));
+      return;
+    }
+    attempts.unanswerablePrompts = true;
+    finish(prompts.map(() => ""));
+  };
+}
+function authHandlerFor(ssh) {
+  const attempts = { tried: [], unanswerablePrompts: false };
+  const plan = [];
+  if (ssh.privateKey) plan.push("publickey");
+  if (ssh.password) plan.push("password", "keyboard-interactive");
+  let position = 0;
+  const username = ssh.username;
+  const handler2 = (methodsLeft, _partialSuccess, next) => {
+    if (methodsLeft === null) {
+      next({ type: "none", username });
+      return;
+    }
+    attempts.serverMethods = [...methodsLeft];
+    while (position < plan.length) {
+      const method = plan[position++];
+      if (!methodsLeft.includes(method)) continue;
+      if (method === "keyboard-interactive" && attempts.tried.includes("password")) continue;
+      attempts.tried.push(method);
+      if (method === "publickey") {
+        next({
+          type: "publickey",
+          username,
+          key: ssh.privateKey,
+          ...ssh.passphrase ? { passphrase: ssh.passphrase } : {}
+        });
+      } else if (method === "password") {
+        next({ type: "password", username, password: ssh.password });
+      } else {
+        next({
+          type: "keyboard-interactive",
+          username,
+          prompt: passwordPrompter(ssh.password, attempts)
+        });
+      }
+      return;
+    }
+    next(false);
+  };
+  return { handler: handler2, attempts };
+}
+function authFailureMessage(ssh, attempts, keyFingerprint2) {
+  const where2 = `${ssh.host}:${ssh.port}`;
+  const user = ssh.username;
+  const authorizedKeys = `~${user}/.ssh/authorized_keys`;
+  const rootNote = user === "root" ? " For root, the server's sshd_config must also allow it (PermitRootLogin)." : "";
+  const sentences = [];
+  const refusedKey = attempts.tried.includes("publickey");
+  const refusedPassword = attempts.tried.includes("password") || attempts.tried.includes("keyboard-interactive");
+  if (refusedKey) {
+    sentences.push(
+      `The server at ${where2} refused the private key${keyFingerprint2 ? ` (${keyFingerprint2})` : ""} for user '${user}'.`,
+      `Is its public key in ${authorizedKeys} on the server (\`ssh-keygen -lf ${authorizedKeys}\` lists the fingerprints there), and is '${user}' the right user (input 'username')?${rootNote}`
+    );
+  }
+  if (refusedPassword) {
+    sentences.push(
+      attempts.unanswerablePrompts ? `The server at ${where2} asked user '${user}' for more than a password (a one-time code?), which this action cannot answer: log in with a key (input 'private-key').` : `The server at ${where2} refused the password for user '${user}': check input 'password' and input 'username'.${user === "root" ? " For root, PermitRootLogin prohibit-password (the default) refuses every password." : ""}`
+    );
+  }
+  if (sentences.length > 0) return sentences.join(" ");
+  if (!ssh.privateKey && !ssh.password) {
+    return `No credential to log in to ${where2} as '${user}': set input 'private-key' (or 'password').`;
+  }
+  const allowed = (attempts.serverMethods ?? []).filter((m) => m !== "none");
+  const have = ssh.privateKey ? ssh.password ? "a private key and a password" : "only a private key" : "only a password";
+  const hints = [];
+  if (!ssh.privateKey && allowed.includes("publickey")) {
+    hints.push(`set input 'private-key' to a key whose public half is in ${authorizedKeys}`);
+  }
+  if (!ssh.password && (allowed.includes("password") || allowed.includes("keyboard-interactive"))) {
+    hints.push(`set input 'password'`);
+  }
+  return `The server at ${where2} accepts only ${allowed.length ? allowed.join(", ") : "no method"} for user '${user}', and this step has ${have}: ${hints.length ? hints.join(", or ") : "this action logs in with a key (publickey) or a password"}.`;
+}
+
+// src/ssh/connection-errors.ts
+var RETRYABLE_CODES = /* @__PURE__ */ new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "EPIPE"
+]);
+var HANDSHAKE_TIMEOUT = "Timed out while waiting for handshake";
+var LOST_BEFORE_HANDSHAKE = "Connection lost before handshake";
+var NO_RESPONSE = "No response from server";
+function messageOf(error) {
+  const message = error?.message;
+  return typeof message === "string" ? message : String(error);
+}
+function codeOf(error) {
+  const code = error?.code;
+  return typeof code === "string" ? code : void 0;
+}
+function isRetryableConnectionError(error) {
+  const code = codeOf(error);
+  if (code && RETRYABLE_CODES.has(code)) return true;
+  const message = messageOf(error);
+  return message === HANDSHAKE_TIMEOUT || message === LOST_BEFORE_HANDSHAKE || message === NO_RESPONSE;
+}
+function describeConnectionError(error) {
+  const code = codeOf(error);
+  const message = messageOf(error);
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused (ECONNREFUSED)";
+    case "ECONNRESET":
+      return "connection reset by the server (ECONNRESET)";
+    case "ETIMEDOUT":
+      return "connection timed out (ETIMEDOUT)";
+    case "EHOSTUNREACH":
+      return "no route to the host (EHOSTUNREACH)";
+    case "ENETUNREACH":
+      return "network unreachable (ENETUNREACH)";
+    case "EAI_AGAIN":
+      return "temporary DNS failure (EAI_AGAIN)";
+    case "ENOTFOUND":
+      return "the host name does not resolve (ENOTFOUND)";
+  }
+  if (message === HANDSHAKE_TIMEOUT) return "no SSH handshake within the timeout";
+  if (message === LOST_BEFORE_HANDSHAKE || message === NO_RESPONSE)
+    return "the server closed the connection before the SSH handshake";
+  return code ? `${message} (${code})` : message;
+}
+function connectionAdvice(error, host, port) {
+  const code = codeOf(error);
+  const message = messageOf(error);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return `Check input 'host' ("${host}"): the runner cannot resolve it.`;
+  if (code === "ECONNREFUSED")
+    return `Nothing accepts connections on ${host}:${port}: is sshd running there, and is input 'port' right?`;
+  if (message === LOST_BEFORE_HANDSHAKE || message === NO_RESPONSE || code === "ECONNRESET")
+    return "The server hung up before SSH started: check sshd (MaxStartups) and whether a firewall or fail2ban blocks the runner.";
+  return `Check that the server is up, that input 'host' and input 'port' are right, and that a firewall lets the runner reach port ${port}.`;
+}
+
+// src/ssh/host-key-check.ts
+function presentedHostKey(blob) {
+  const nameLength = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  const type = nameLength > 0 && nameLength < 64 && blob.length >= 4 + nameLength ? blob.subarray(4, 4 + nameLength).toString("latin1") : "unknown";
+  return { type, fingerprint: fingerprintOf(blob), base64: blob.toString("base64") };
+}
+function knownHostsName(host, port) {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+function knownHostsLine(host, port, key) {
+  return `${knownHostsName(host, port)} ${key.type} ${key.base64}`;
+}
+var HOST_KEY_ALGORITHMS = {
+  "ssh-ed25519": ["ssh-ed25519"],
+  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
+};
+function remainingHostKeyAlgorithms(seenTypes) {
+  const seen = new Set(seenTypes);
+  return Object.entries(HOST_KEY_ALGORITHMS).filter(([type]) => !seen.has(type)).flatMap(([, algorithms]) => algorithms);
+}
+function matchesPin(key, pin) {
+  return pin.fingerprints.includes(key.fingerprint);
+}
+function hostKeyFile(type) {
+  const name = type === "ssh-rsa" ? "rsa" : type.startsWith("ecdsa-") ? "ecdsa" : "ed25519";
+  return `/etc/ssh/ssh_host_${name}_key.pub`;
+}
+var describe = (key) => `${key.type} ${key.fingerprint}`;
+function hostKeyMismatchMessage(host, port, pin, presented) {
+  const [first] = presented;
+  const shown2 = presented.map(describe).join(", ");
+  return [
+    `Host key mismatch for ${host}:${port}: input 'host-key' (${pin.source}) pins ${pin.fingerprints.join(", ")},`,
+    `but the server presented ${presented.length > 1 ? `these keys: ${shown2}` : shown2}.`,
+    "The connection was closed before authentication: no credential was sent.",
+    `If the server was reinstalled or its host keys were regenerated on purpose, check the new fingerprint on the server itself (\`ssh-keygen -lf ${hostKeyFile(first?.type ?? "")}\`, e.g. in your provider's web console)`,
+    `and update the 'host-key' secret with the output of \`ssh-keyscan -p ${port} ${host}\`.`,
+    "Otherwise do not connect: someone may be in the middle."
+  ].join(" ");
+}
+function hostKeyUnknownMessage(host, port, key) {
+  return [
+    `No host key is pinned for ${host}:${port} (input 'host-key' is empty), so the connection was closed before authentication: no credential was sent.`,
+    `The server presented the ${key.type} key ${key.fingerprint}.`,
+    `Verify it out of band: run \`ssh-keygen -lf ${hostKeyFile(key.type)}\` on the server (e.g. in your provider's web console) and compare the fingerprints.`,
+    "If they match, store this line in the secret you pass as input 'host-key':",
+    knownHostsLine(host, port, key),
+    "(To connect without checking the server's identity, set 'insecure-ignore-host-key: true'; anyone in the middle could then take your credentials.)"
+  ].join("\n");
+}
+function insecureHostKeyWarning(host, port, key) {
+  return [
+    `'insecure-ignore-host-key' is true: connected to ${host}:${port} without checking its host key.`,
+    `The server presented the ${key.type} key ${key.fingerprint}. After verifying it on the server, pin it by setting input 'host-key' to:`,
+    knownHostsLine(host, port, key)
+  ].join("\n");
+}
+
+// src/ssh/ssh-error.ts
+var SshError = class extends Error {
+  constructor(kind, message, options) {
+    super(message, options);
+    this.kind = kind;
+    this.name = "SshError";
+  }
+  kind;
+};
+
+// src/ssh/ssh-session.ts
+var import_node_stream = require("node:stream");
+var import_node_string_decoder2 = require("node:string_decoder");
+
+// src/ssh/line-splitter.ts
+var import_node_string_decoder = require("node:string_decoder");
+function lineSplitter(emit) {
+  const decoder = new import_node_string_decoder.StringDecoder("utf8");
+  let pending = "";
+  const flush = (text) => {
+    pending += text;
+    let newline = pending.indexOf("\n");
+    while (newline >= 0) {
+      emit(pending.slice(0, newline).replace(/\r$/, ""));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf("\n");
+    }
+  };
+  return {
+    push: (chunk) => flush(decoder.write(chunk)),
+    end: () => {
+      flush(decoder.end());
+      if (pending !== "") emit(pending.replace(/\r$/, ""));
+      pending = "";
+    }
+  };
+}
+
+// src/ssh/ssh-session.ts
+var STDERR_KEPT = 64 * 1024;
+var CLOSE_TIMEOUT_MS = 5e3;
+function keepTail(text) {
+  return text.length <= STDERR_KEPT ? text : `\u2026${text.slice(text.length - STDERR_KEPT)}`;
+}
+function sshSession(client, where2, hostKey) {
+  let channels = 0;
+  let bytesWritten = 0;
+  let closed = false;
+  let lastError;
+  client.on("error", (error) => {
+    lastError = error;
+  });
+  const closedPromise = new Promise(
+    (resolve2) => client.once("close", () => {
+      closed = true;
+      resolve2();
+    })
+  );
+  const lostMessage = (why) => {
+    const reason = why ?? (lastError ? lastError.message.toLowerCase() : "the connection was closed");
+    return `The SSH connection to ${where2} was lost before the remote command finished (${reason}). Whether the command completed on the server is unknown.`;
+  };
+  const start = (command) => {
+    channels++;
+    const stdin = new import_node_stream.Transform({
+      transform(chunk, _encoding, callback) {
+        bytesWritten += chunk.length;
+        callback(null, chunk);
+      }
+    });
+    const listeners = [];
+    const stdout = lineSplitter((line2) => {
+      for (const listener of listeners) listener(line2);
+    });
+    const done = new Promise((resolve2, reject) => {
+      const lose = (why, cause) => {
+        stdin.destroy();
+        reject(new SshError("connection-lost", lostMessage(why), { cause }));
+      };
+      if (closed) {
+        lose("the session was already closed");
+        return;
+      }
+      const onChannel = (error, channel) => {
+        if (error) {
+          lose(`the server did not open a channel: ${error.message}`, error);
+          return;
+        }
+        let exit;
+        let stderr = "";
+        const stderrDecoder = new import_node_string_decoder2.StringDecoder("utf8");
+        channel.on("exit", (code, signal) => {
+          exit = { code: code ?? null, signal: signal ?? null };
+        });
+        channel.on("data", (chunk) => stdout.push(chunk));
+        channel.stderr.on("data", (chunk) => {
+          stderr = keepTail(stderr + stderrDecoder.write(chunk));
+        });
+        channel.on("error", () => {
+        });
+        channel.on("close", () => {
+          stdout.end();
+          stderr = keepTail(stderr + stderrDecoder.end());
+          stdin.unpipe(channel);
+          stdin.destroy();
+          if (exit) resolve2({ ...exit, stderr });
+          else lose();
+        });
+        stdin.pipe(channel);
+      };
+      try {
+        client.exec(command, onChannel);
+      } catch (error) {
+        lose("the session was already closed", error);
+      }
+    });
+    done.catch(() => {
+    });
+    return { stdin, onLine: (listener) => listeners.push(listener), done };
+  };
+  const close = async () => {
+    if (closed) return;
+    client.end();
+    const timer = setTimeout(() => client.destroy(), CLOSE_TIMEOUT_MS);
+    await closedPromise;
+    clearTimeout(timer);
+  };
+  return { hostKey, start, stats: () => ({ channels, bytesWritten }), close };
+}
+
+// src/ssh/connect-ssh.ts
+var DEFAULT_RETRY = { retries: 5, minTimeoutMs: 2e3, maxTimeoutMs: 3e4 };
+var DEFAULT_TIMEOUTS = {
+  readyTimeoutMs: 2e4,
+  keepaliveIntervalMs: 15e3,
+  keepaliveCountMax: 3
+};
+function clientKeyFingerprint(ssh) {
+  if (!ssh.privateKey) return void 0;
+  const parsed = import_ssh23.default.utils.parseKey(ssh.privateKey, ssh.passphrase);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return key && !(key instanceof Error) ? fingerprintOf(key.getPublicSSH()) : void 0;
+}
+async function connectOnce(ssh, timeouts, serverHostKeyAlgorithms) {
+  let presented;
+  let accepted = false;
+  const { handler: handler2, attempts } = authHandlerFor(ssh);
+  const node = new NodeSSH();
+  try {
+    await node.connect({
+      host: ssh.host,
+      port: ssh.port,
+      username: ssh.username,
+      // Runs during key exchange, before any credential is sent. A pin, when given, always wins over
+      // insecure-ignore-host-key; without either, the connection is refused so the key can be shown.
+      hostVerifier: (blob) => {
+        presented = presentedHostKey(blob);
+        accepted = ssh.hostKey ? matchesPin(presented, ssh.hostKey) : ssh.insecureIgnoreHostKey;
+        return accepted;
+      },
+      authHandler: handler2,
+      readyTimeout: timeouts.readyTimeoutMs,
+      keepaliveInterval: timeouts.keepaliveIntervalMs,
+      keepaliveCountMax: timeouts.keepaliveCountMax,
+      ...serverHostKeyAlgorithms ? { algorithms: { serverHostKey: serverHostKeyAlgorithms } } : {}
+    });
+  } catch (error) {
+    node.dispose();
+    if (presented && !accepted) {
+      if (!ssh.hostKey)
+        throw new SshError("host-key-unknown", hostKeyUnknownMessage(ssh.host, ssh.port, presented));
+      return { refusedKey: presented };
+    }
+    const level = error.level;
+    if (presented && (level === "client-authentication" || attempts.tried.length > 0)) {
+      throw new SshError("authentication", authFailureMessage(ssh, attempts, clientKeyFingerprint(ssh)), {
+        cause: error
+      });
+    }
+    throw error;
+  }
+  const client = node.connection;
+  if (!client || !presented) throw new Error("No response from server");
+  return { client, key: presented };
+}
+async function connectVerified(ssh, timeouts, reporter) {
+  const refused = [];
+  let algorithms;
+  do {
+    let outcome;
+    try {
+      outcome = await connectOnce(ssh, timeouts, algorithms);
+    } catch (error) {
+      if (refused.length === 0) throw error;
+      break;
+    }
+    if ("client" in outcome) return outcome;
+    refused.push(outcome.refusedKey);
+    algorithms = remainingHostKeyAlgorithms(refused.map((key) => key.type));
+    reporter.debug(
+      `${ssh.host}:${ssh.port} presented ${outcome.refusedKey.type} ${outcome.refusedKey.fingerprint}, which is not pinned${algorithms.length ? "; asking for its other host key types" : ""}.`
+    );
+  } while (algorithms.length > 0);
+  const pin = ssh.hostKey;
+  throw new SshError("host-key-mismatch", hostKeyMismatchMessage(ssh.host, ssh.port, pin, refused));
+}
+async function connectSsh(settings, deps) {
+  const { reporter } = deps;
+  const retry2 = { ...DEFAULT_RETRY, ...deps.retry };
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+  const where2 = `${settings.host}:${settings.port}`;
+  const attempts = retry2.retries + 1;
+  let made = 0;
+  let lastError;
+  let connected;
+  try {
+    connected = await pRetry(
+      async () => {
+        made++;
+        try {
+          return await connectVerified(settings, timeouts, reporter);
+        } catch (error) {
+          lastError = error;
+          if (error instanceof SshError || !isRetryableConnectionError(error))
+            throw new AbortError("not retried");
+          throw new Error(describeConnectionError(error));
+        }
+      },
+      {
+        retries: retry2.retries,
+        factor: 2,
+        minTimeout: retry2.minTimeoutMs,
+        maxTimeout: retry2.maxTimeoutMs,
+        randomize: false,
+        onFailedAttempt: (error) => {
+          if (error.retriesLeft <= 0) return;
+          const waitMs = Math.min(retry2.minTimeoutMs * 2 ** (error.attemptNumber - 1), retry2.maxTimeoutMs);
+          reporter.info(
+            `SSH connection to ${where2} failed (attempt ${error.attemptNumber} of ${attempts}): ${error.message}; retrying in ${formatSeconds(waitMs)}.`
+          );
+        }
+      }
+    );
+  } catch {
+    if (lastError instanceof SshError) throw lastError;
+    throw new SshError(
+      "connection",
+      `Could not open an SSH session to ${where2}${made > 1 ? ` after ${made} attempts` : ""}: ${describeConnectionError(lastError)}. ${connectionAdvice(lastError, settings.host, settings.port)}`,
+      { cause: lastError }
+    );
+  }
+  const { client, key } = connected;
+  if (!settings.hostKey) reporter.warning(insecureHostKeyWarning(settings.host, settings.port, key));
+  reporter.info(`Connected to ${where2} as ${settings.username} (host key ${key.type} ${key.fingerprint}).`);
+  return sshSession(client, where2, {
+    fingerprint: key.fingerprint,
+    knownHostsLine: knownHostsLine(settings.host, settings.port, key)
+  });
+}
+function formatSeconds(ms) {
+  return ms < 1e3 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
 // src/check/site-outputs.ts
 function siteOutputs(report) {
   const certificate = report.certificate;
@@ -41863,7 +47716,7 @@ function siteOutputs(report) {
 }
 
 // node_modules/@actions/github/lib/context.js
-var import_fs = require("fs");
+var import_fs3 = require("fs");
 var import_os = require("os");
 var Context = class {
   /**
@@ -41873,8 +47726,8 @@ var Context = class {
     var _a, _b, _c;
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
-      if ((0, import_fs.existsSync)(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse((0, import_fs.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+      if ((0, import_fs3.existsSync)(process.env.GITHUB_EVENT_PATH)) {
+        this.payload = JSON.parse((0, import_fs3.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
         const path = process.env.GITHUB_EVENT_PATH;
         process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${import_os.EOL}`);
@@ -41918,11 +47771,11 @@ var httpClient = __toESM(require_lib3(), 1);
 var import_undici = __toESM(require_undici(), 1);
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve) {
-      resolve(value);
+    return value instanceof P ? value : new P(function(resolve2) {
+      resolve2(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve, reject) {
+  return new (P || (P = Promise))(function(resolve2, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -41938,7 +47791,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -46243,7 +52096,7 @@ function createCheckMode(dependencies = {}) {
       const collect = dependencies.collectDiagnostics;
       const diagnostics = await reporter.group(`Diagnostics from ${settings.ssh.host}`, async () => {
         try {
-          return await collect(settings);
+          return await collect(settings, reporter);
         } catch (error) {
           const message = `Diagnostics from ${settings.ssh?.host} could not be collected: ${errorText(error)}`;
           reporter.warning(message);
@@ -46270,7 +52123,6 @@ ${redact(diagnostics, settings)}
     };
   };
 }
-var checkMode = createCheckMode();
 async function reportIssue(settings, report, reportToIssue, env, reporter, problems) {
   const repository = env.GITHUB_REPOSITORY ?? "";
   const fail2 = (message) => {
@@ -46292,9 +52144,9 @@ async function reportIssue(settings, report, reportToIssue, env, reporter, probl
       report,
       runUrl: settings.run.runUrl
     });
-    const line = describeOutcome(outcome);
-    reporter.info(line);
-    return line;
+    const line2 = describeOutcome(outcome);
+    reporter.info(line2);
+    return line2;
   } catch (error) {
     if (error instanceof IssueReportError) return fail2(error.message);
     return fail2(`report-issue failed: ${errorText(error)}`);
@@ -46326,24 +52178,1741 @@ function errorText(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
-// src/modes/mode.ts
-var NotImplementedError = class extends Error {
-  constructor(what) {
-    super(`${what} is not implemented yet in this version of commento-deploy.`);
-    this.name = "NotImplementedError";
+// src/modes/deploy-mode.ts
+var import_node_crypto4 = require("node:crypto");
+
+// src/remote/remote-events.ts
+var EVENT_PREFIX = "@@cd ";
+function parseEventLine(line2) {
+  if (!line2.startsWith(EVENT_PREFIX)) return void 0;
+  const rest = line2.slice(EVENT_PREFIX.length);
+  const space = rest.indexOf(" ");
+  return space < 0 ? { kind: rest, text: "" } : { kind: rest.slice(0, space), text: rest.slice(space + 1) };
+}
+function emptyOutcome() {
+  return {
+    phases: [],
+    facts: /* @__PURE__ */ new Map(),
+    warnings: [],
+    state: {},
+    psBefore: [],
+    psAfter: [],
+    currentTar: [],
+    output: []
+  };
+}
+function foldLine(outcome, line2, now) {
+  const event = parseEventLine(line2);
+  if (!event) {
+    outcome.output.push(line2);
+    return void 0;
+  }
+  const { kind, text } = event;
+  const last = outcome.phases[outcome.phases.length - 1];
+  switch (kind) {
+    case "phase":
+      if (last && last.endedAt === void 0) last.endedAt = now;
+      outcome.phases.push({ name: text, startedAt: now });
+      break;
+    case "fact": {
+      const [key = "", ...values] = text.split(" ");
+      const list = outcome.facts.get(key) ?? [];
+      list.push(values.join(" "));
+      outcome.facts.set(key, list);
+      break;
+    }
+    case "state":
+      for (const pair of text.split(" ")) {
+        const eq = pair.indexOf("=");
+        if (eq > 0) outcome.state[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      break;
+    case "warning":
+      outcome.warnings.push(text);
+      break;
+    case "changed":
+      outcome.changed = text === "1";
+      break;
+    case "verdict":
+      outcome.verdict = text;
+      break;
+    case "result":
+      outcome.result = text;
+      if (last && last.endedAt === void 0) last.endedAt = now;
+      break;
+    case "fail": {
+      const [phase = "unknown", code = "1"] = text.split(" ");
+      outcome.failure = { phase, exitCode: Number(code), output: [] };
+      if (last && last.endedAt === void 0) last.endedAt = now;
+      break;
+    }
+    case "command":
+      if (outcome.failure) outcome.failure.command = text;
+      break;
+    case "output":
+      if (outcome.failure) outcome.failure.output.push(text);
+      break;
+    case "message":
+      if (outcome.failure) outcome.failure.message = text;
+      break;
+    case "ps-before":
+      outcome.psBefore.push(text);
+      break;
+    case "ps-after":
+      outcome.psAfter.push(text);
+      break;
+    case "tar":
+      outcome.currentTar.push(text);
+      break;
+    case "waiting-lock":
+      outcome.lockHolder = text;
+      break;
+    default:
+      break;
+  }
+  return event;
+}
+function parseComposePs(lines) {
+  const containers = [];
+  for (const line2 of lines) {
+    let parsed;
+    try {
+      parsed = JSON.parse(line2);
+    } catch {
+      continue;
+    }
+    for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (typeof item !== "object" || item === null) continue;
+      const record = item;
+      containers.push({
+        service: String(record.Service ?? ""),
+        id: String(record.ID ?? record.Name ?? ""),
+        createdAt: String(record.CreatedAt ?? ""),
+        state: String(record.State ?? "")
+      });
+    }
+  }
+  return containers;
+}
+function recreatedServices(before, after) {
+  const old = new Map(parseComposePs(before).map((c) => [c.service, c]));
+  const changed = parseComposePs(after).filter((c) => {
+    const was = old.get(c.service);
+    return !was || was.id !== c.id || was.createdAt !== c.createdAt;
+  }).map((c) => c.service);
+  return [...new Set(changed)].sort();
+}
+
+// src/report/deploy-summary.ts
+function seconds2(ms) {
+  return `${(ms / 1e3).toFixed(ms < 1e4 ? 2 : 1)} s`;
+}
+function resultLine(input) {
+  const { outcome, site } = input;
+  if (outcome.failure) return `\u274C failed in the ${outcome.failure.phase} phase`;
+  if (outcome.facts.has("rolled-back")) return "\u21A9\uFE0F rolled back: the new release failed its HTTPS check";
+  if (site?.status === "healthy")
+    return outcome.changed ? "\u2705 deployed and healthy" : "\u2705 unchanged and healthy";
+  if (site) return "\u274C unhealthy";
+  return "\u2754 not checked";
+}
+function deploySummaryMarkdown(input) {
+  const { outcome, settings } = input;
+  const facts = (key) => outcome.facts.get(key) ?? [];
+  const previous = outcome.state.current && outcome.state.current !== "-" ? outcome.state.current : "none";
+  const rows = [
+    ["Result", resultLine(input)],
+    ["Site", `https://${settings.domain}`],
+    [
+      "Server",
+      `${settings.ssh?.username}@${settings.ssh?.host}:${settings.ssh?.port} \u2192 ${settings.remoteDir}`
+    ],
+    ["Release", `\`${input.releaseId || "none"}\` (previous: \`${previous}\`)`],
+    ["Changed", outcome.changed === void 0 ? "unknown" : outcome.changed ? "yes" : "no"]
+  ];
+  const action = facts("unit-action").at(-1);
+  if (action) rows.push(["Unit", `systemctl ${action} ${settings.ssh ? "commento.service" : ""}`.trim()]);
+  if (outcome.changed)
+    rows.push(["Recreated services", input.recreated.length ? input.recreated.join(", ") : "none"]);
+  const created = facts("volume-created");
+  if (created.length) rows.push(["Volumes created", created.join(", ")]);
+  const backup = facts("backup").at(-1);
+  if (backup) rows.push(["Database backup", backup]);
+  const lines = [
+    `## commento-deploy: ${input.mode}`,
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${markdownCell(v)} |`),
+    "",
+    "### Phases",
+    "",
+    "| phase | where | time |",
+    "|---|---|---|",
+    ...input.localPhases.map((p) => `| ${markdownCell(p.name)} | runner | ${seconds2(p.ms)} |`),
+    ...outcome.phases.map(
+      (p) => `| ${markdownCell(p.name)} | server | ${p.endedAt === void 0 ? "\u2014" : seconds2(p.endedAt - p.startedAt)} |`
+    ),
+    `| total | | ${seconds2(input.totalMs)} |`,
+    ""
+  ];
+  if (outcome.warnings.length) lines.push("### Warnings", "", ...outcome.warnings.map((w) => `- ${w}`), "");
+  if (outcome.failure) {
+    const f = outcome.failure;
+    lines.push(
+      "### Failure",
+      "",
+      `Phase **${f.phase}**: ${f.message ?? ""}`,
+      "",
+      ...f.command ? [`Command: \`${f.command}\` (exit code ${f.exitCode})`, ""] : [],
+      ...f.output.length ? ["```", ...f.output, "```", ""] : []
+    );
+  }
+  if (input.site) lines.push(siteSummaryMarkdown(input.site));
+  return lines.join("\n");
+}
+
+// src/remote/remote-run.ts
+async function runRemote(channel, hooks = {}) {
+  const outcome = hooks.outcome ?? emptyOutcome();
+  const now = hooks.now ?? Date.now;
+  let queue = Promise.resolve();
+  let handlerError;
+  const handle = async (line2) => {
+    const event = foldLine(outcome, line2, now());
+    if (!event) {
+      hooks.onOutput?.(line2);
+      return;
+    }
+    await hooks.onEvent?.(event, outcome);
+    if (event.kind === "need-upload") {
+      if (!hooks.tar) throw new Error("the server asked for the release, but there is none to send");
+      channel.stdin.write(hooks.tar);
+    } else if (event.kind === "await-verdict") {
+      const verdict = hooks.verify ? await hooks.verify(outcome) : "unhealthy";
+      channel.stdin.write(`${verdict}
+`);
+      channel.stdin.end();
+    }
+  };
+  channel.onLine((line2) => {
+    queue = queue.then(() => handle(line2)).catch((error) => {
+      handlerError ??= error;
+      channel.stdin.end();
+    });
+  });
+  const end = await channel.done;
+  await queue;
+  if (handlerError) throw handlerError;
+  return { outcome, exitCode: end.code, signal: end.signal, stderr: end.stderr };
+}
+
+// src/remote/remote.sh
+var remote_default = `# commento-deploy: the server side of one deploy, plan, rollback or diagnosis.
+#
+# Runs as root (directly or through \`sudo -n\`) over ONE SSH channel, so that a deploy costs one round trip
+# per exchange instead of one per command. It talks to the runner through stdout lines that start with
+# "@@cd " (events: phase, fact, warning, need-upload, await-verdict, fail, result, ...); every other line is
+# plain output. The runner answers on stdin: the release tar (exactly CD_TAR_SIZE bytes) after
+# "need-upload", and one verdict line after "await-verdict".
+#
+# The parameters (CD_*) are set by the lines the runner puts before this text (src/remote/remote-script.ts).
+#
+# Safety rules this script keeps:
+# - nothing ever removes a Docker volume; releases are new directories; \`current\` is switched by one
+#   atomic rename, so an interruption leaves the server on the old release or the new one;
+# - one deploy at a time: a lock directory created by an atomic rename, with who/when inside; a lock whose
+#   owner is dead (or from another boot) is recovered;
+# - the database is dumped before a restart that changes something, and a failed dump stops the deploy
+#   before anything restarts;
+# - if the runner goes away (the SSH connection is cut), the script does not die half-way: it ignores
+#   SIGHUP/SIGPIPE and finishes or cleans up on its own.
+# shellcheck shell=sh
+
+trap '' HUP PIPE
+umask 022
+export LC_ALL=C
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+
+OUT=$(mktemp) || exit 70
+PHASE=start
+LOCK="$CD_DIR/.deploy.lock"
+LOCK_OWNED=0
+LOGGED=0
+RESULT=
+CURRENT=
+PREVIOUS=
+RUNNING=
+CHANGED=0
+UNIT_CHANGED=0
+UNIT_PATH="/etc/systemd/system/$CD_UNIT"
+
+emit() {
+  # The runner may be gone: a failed write must not stop the script.
+  printf '@@cd %s\\n' "$*" 2>/dev/null || :
+}
+
+phase() {
+  PHASE=$1
+  emit phase "$1"
+}
+
+# fail MESSAGE [COMMAND [EXIT-CODE]]: reports the failure with the output of the last command, then exits.
+fail() {
+  emit fail "$PHASE" "\${3:-1}"
+  [ -n "\${2:-}" ] && emit command "$2"
+  if [ -s "$OUT" ]; then
+    tail -n 40 "$OUT" | while IFS= read -r line; do emit output "$line"; done
+  fi
+  emit message "$1"
+  RESULT="failed:$PHASE"
+  exit 1
+}
+
+# step WHAT COMMAND...: runs a command with its output kept for the failure report.
+step() {
+  what=$1
+  shift
+  "$@" >"$OUT" 2>&1 && return 0
+  code=$?
+  fail "$what failed" "$*" "$code"
+}
+
+log_deploy() {
+  [ "$LOGGED" = 1 ] && return 0
+  [ -d "$CD_DIR" ] || return 0
+  LOGGED=1
+  printf '%s actor=%s run=%s mode=%s release=%s previous=%s changed=%s result=%s\\n' \\
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$CD_ACTOR" "\${CD_RUN_URL:--}" "$CD_MODE" "\${CD_RELEASE:--}" \\
+    "\${CURRENT:--}" "$CHANGED" "\${RESULT:-unknown}" >>"$CD_DIR/deploy.log" 2>/dev/null || :
+  chmod 640 "$CD_DIR/deploy.log" 2>/dev/null || :
+}
+
+on_exit() {
+  code=$?
+  [ "$CD_MODE" = plan ] || [ "$CD_MODE" = diagnose ] || log_deploy
+  [ "$LOCK_OWNED" = 1 ] && rm -rf "$LOCK"
+  rm -rf "$OUT" "$CD_DIR/releases/.incoming-$$" "$CD_DIR/releases/.incoming-$$.tar" 2>/dev/null
+  exit "$code"
+}
+trap on_exit EXIT
+
+release_of() {
+  # The release id a link (current, previous) points at, or nothing.
+  target=$(readlink "$CD_DIR/$1" 2>/dev/null) || return 0
+  basename "$target"
+}
+
+switch_link() {
+  # switch_link NAME RELEASE: atomic (rename over the old link).
+  ln -sfn "releases/$2" "$CD_DIR/.$1.new" && mv -Tf "$CD_DIR/.$1.new" "$CD_DIR/$1"
+}
+
+# ---------------------------------------------------------------------------------------------------
+preflight() {
+  phase preflight
+  [ "$(id -u)" = 0 ] || fail "the remote script is not running as root (user $(id -un)); log in as root or as a user with passwordless sudo"
+  command -v docker >/dev/null 2>&1 ||
+    fail "Docker is not installed on the server: install Docker Engine with the compose plugin (https://docs.docker.com/engine/install/), then deploy again"
+  docker_version=$(docker version --format '{{.Server.Version}}' 2>"$OUT") ||
+    fail "the Docker engine does not answer: is docker.service running? (systemctl status docker)" "docker version"
+  emit fact docker "$docker_version"
+  if compose_version=$(docker compose version --short 2>/dev/null); then
+    COMPOSE="docker compose"
+    UNIT_SOURCE=$CD_UNIT_V2
+  elif command -v docker-compose >/dev/null 2>&1; then
+    compose_version=$(docker-compose version --short 2>/dev/null)
+    COMPOSE=docker-compose
+    UNIT_SOURCE=$CD_UNIT_V1
+    emit warning "only Docker Compose v1 (docker-compose $compose_version) is installed; it is end-of-life since 2023: install the compose plugin (docker-compose-plugin) to get detached, reload-in-place deploys"
+  else
+    fail "Docker Compose is not installed: install the compose plugin (package docker-compose-plugin), then deploy again"
+  fi
+  emit fact compose "$COMPOSE" "$compose_version"
+  { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; } ||
+    fail "systemd is not the init system on this server; commento-deploy supervises the stack with a systemd unit"
+  # Free space where the releases go (the deploy dir or the nearest parent that exists).
+  probe=$CD_DIR
+  while [ ! -d "$probe" ]; do probe=$(dirname "$probe"); done
+  free_kb=$(df -Pk "$probe" | awk 'NR==2 {print $4}')
+  emit fact disk-free-kb "$free_kb"
+  [ "$CD_MODE" = deploy ] && [ "$free_kb" -lt "$CD_DISK_NEEDED_KB" ] &&
+    fail "not enough free disk space on $probe: $free_kb KiB free, at least $CD_DISK_NEEDED_KB KiB needed for the release and a database dump"
+  check_postgres_major
+  CURRENT=$(release_of current)
+  PREVIOUS=$(release_of previous)
+  RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
+  ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
+  emit state current="\${CURRENT:--}" previous="\${PREVIOUS:--}" running="\${RUNNING:--}" active="\${ACTIVE:-unknown}"
+  for volume in $CD_VOLUMES; do
+    docker volume inspect "$volume" >/dev/null 2>&1 || emit fact volume-missing "$volume"
+  done
+  if [ -f "$UNIT_PATH" ]; then
+    emit fact unit-installed "$(sha256sum "$UNIT_PATH" | cut -d' ' -f1)"
+  else
+    emit fact unit-installed none
+  fi
+  legacy_install && emit fact legacy-install "$CD_DIR"
+  return 0
+}
+
+# The data volume written by another Postgres major does not start: stop before touching anything.
+check_postgres_major() {
+  [ -n "$CD_PG_MAJOR" ] || return 0
+  mountpoint=$(docker volume inspect --format '{{ .Mountpoint }}' "$CD_PG_VOLUME" 2>/dev/null) || return 0
+  found=
+  for f in "$mountpoint/PG_VERSION" "$mountpoint/data/PG_VERSION" "$mountpoint"/*/docker/PG_VERSION; do
+    if [ -f "$f" ]; then
+      found=$(tr -dc '0-9' <"$f")
+      break
+    fi
+  done
+  [ -n "$found" ] || return 0
+  emit fact postgres-data-major "$found"
+  [ "$found" = "$CD_PG_MAJOR" ] && return 0
+  fail "the database volume $CD_PG_VOLUME was written by Postgres $found, but postgres-image runs Postgres $CD_PG_MAJOR, which cannot open it. Nothing was changed. Either keep Postgres $found (set postgres-image to postgres:$found-alpine), or upgrade with a dump and restore (docs/postgres-upgrade.md)"
+}
+
+# An install made by hand from the 2019 article: files in the deploy dir, but no releases/ of ours.
+legacy_install() {
+  [ -d "$CD_DIR" ] && [ ! -d "$CD_DIR/releases" ] && [ -n "$(ls -A "$CD_DIR" 2>/dev/null)" ]
+}
+
+# ---------------------------------------------------------------------------------------------------
+acquire_lock() {
+  phase lock
+  mkdir -p "$CD_DIR" && chmod 755 "$CD_DIR"
+  info=$(mktemp -d "$CD_DIR/.lock-new.XXXXXX") || fail "cannot create the lock in $CD_DIR"
+  boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+  printf 'pid=%s\\nboot=%s\\nactor=%s\\nrun=%s\\nsince=%s\\nrelease=%s\\n' "$$" "$boot" "$CD_ACTOR" \\
+    "\${CD_RUN_URL:--}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "\${CD_RELEASE:--}" >"$info/info"
+  waited=0
+  announced=0
+  # A rename of a non-empty directory onto an existing one fails: exactly one deploy gets the lock.
+  until mv -T "$info" "$LOCK" 2>/dev/null; do
+    holder() { sed -n "s/^$1=//p" "$LOCK/info" 2>/dev/null; }
+    pid=$(holder pid)
+    if [ -n "$pid" ] && lock_is_stale "$pid" "$(holder boot)"; then
+      stale="$LOCK.stale.$$"
+      if mv -T "$LOCK" "$stale" 2>/dev/null; then
+        emit warning "recovered a stale deploy lock left by $(sed -n 's/^actor=//p' "$stale/info") (run $(sed -n 's/^run=//p' "$stale/info"), since $(sed -n 's/^since=//p' "$stale/info")): its process $pid is gone"
+        rm -rf "$stale"
+      fi
+      continue
+    fi
+    if [ "$waited" -ge "$CD_LOCK_WAIT" ]; then
+      rm -rf "$info"
+      fail "another deploy holds the lock on $CD_DIR: $(holder actor) (run $(holder run), release $(holder release), since $(holder since)); waited \${CD_LOCK_WAIT}s (lock-wait). If no deploy is running, the lock is recovered automatically once its process is gone"
+    fi
+    if [ "$announced" = 0 ]; then
+      emit waiting-lock "$(holder actor)" "$(holder run)" "$(holder since)"
+      announced=1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  LOCK_OWNED=1
+}
+
+lock_is_stale() {
+  # Stale when the owner is from another boot, or its process is gone or is not a deploy any more.
+  this_boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+  [ "$2" != "$this_boot" ] && return 0
+  [ -r "/proc/$1/cmdline" ] || return 0
+  tr '\\0' ' ' <"/proc/$1/cmdline" | grep -q commento-deploy && return 1
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------------
+receive_release() {
+  phase upload
+  REL="$CD_DIR/releases/$CD_RELEASE"
+  mkdir -p "$CD_DIR/releases" "$CD_DIR/state"
+  chmod 755 "$CD_DIR/releases"
+  chmod 700 "$CD_DIR/state"
+  # Left over from an interrupted deploy (we hold the lock: none is in progress).
+  rm -rf "$CD_DIR"/releases/.incoming-*
+  if [ -f "$REL/.complete" ]; then
+    emit fact upload skipped
+    return 0
+  fi
+  incoming="$CD_DIR/releases/.incoming-$$"
+  mkdir -m 700 "$incoming" || fail "cannot create $incoming"
+  emit need-upload "$CD_TAR_SIZE"
+  head -c "$CD_TAR_SIZE" >"$incoming.tar" 2>"$OUT" || fail "receiving the release failed (is the disk full?)" "head -c $CD_TAR_SIZE"
+  got=$(wc -c <"$incoming.tar")
+  [ "$got" = "$CD_TAR_SIZE" ] || fail "the upload was cut short: $got of $CD_TAR_SIZE bytes arrived"
+  sum=$(sha256sum "$incoming.tar" | cut -d' ' -f1)
+  [ "$sum" = "$CD_TAR_SHA256" ] || fail "the uploaded release is corrupt (sha256 $sum, expected $CD_TAR_SHA256)"
+  step "unpacking the release" tar -xf "$incoming.tar" -C "$incoming" --no-same-owner
+  rm -f "$incoming.tar"
+  if [ -n "$CD_PG_ENV_TEMPLATE" ]; then
+    secret="$CD_DIR/secrets/postgres-password"
+    if [ ! -s "$secret" ]; then
+      (umask 077 && mkdir -p "$CD_DIR/secrets" && od -An -N24 -tx1 /dev/urandom | tr -d ' \\n' >"$secret.new" && mv -f "$secret.new" "$secret") ||
+        fail "cannot store the generated Postgres password in $secret"
+      emit fact postgres-password generated
+    fi
+    password=$(cat "$secret")
+    # Substituted by the shell itself (builtins only): a password on a command line shows in \`ps\`.
+    printf '%s\\n' "$CD_PG_ENV_TEMPLATE" | while IFS= read -r line; do
+      case $line in
+      *__CD_GENERATED_PASSWORD__*) printf '%s%s%s\\n' "\${line%%__CD_GENERATED_PASSWORD__*}" "$password" "\${line#*__CD_GENERATED_PASSWORD__}" ;;
+      *) printf '%s\\n' "$line" ;;
+      esac
+    done >>"$incoming/.env"
+  fi
+  [ -f "$incoming/.env" ] && chmod 600 "$incoming/.env"
+  chmod 755 "$incoming"
+  : >"$incoming/.complete"
+  rm -rf "$REL"
+  mv -T "$incoming" "$REL" || fail "cannot move the release into $REL"
+  emit fact upload complete
+}
+
+ensure_volumes() {
+  phase volumes
+  for volume in $CD_VOLUMES; do
+    docker volume inspect "$volume" >/dev/null 2>&1 && continue
+    step "creating volume $volume" docker volume create "$volume"
+    emit fact volume-created "$volume"
+  done
+}
+
+install_unit() {
+  # install_unit RELEASE: the unit of that release, if it differs from the installed one.
+  source_file="$CD_DIR/releases/$1/$UNIT_SOURCE"
+  [ -f "$source_file" ] || fail "the release has no unit file $UNIT_SOURCE"
+  if ! cmp -s "$source_file" "$UNIT_PATH"; then
+    step "installing $UNIT_PATH" install -m 644 "$source_file" "$UNIT_PATH.new"
+    step "installing $UNIT_PATH" mv -f "$UNIT_PATH.new" "$UNIT_PATH"
+    step "systemctl daemon-reload" systemctl daemon-reload
+    UNIT_CHANGED=1
+    emit fact unit-installed-new "$UNIT_PATH"
+  fi
+  systemctl is-enabled --quiet "$CD_UNIT" 2>/dev/null || step "enabling $CD_UNIT" systemctl enable "$CD_UNIT"
+}
+
+prepare_images() {
+  phase images
+  cd "$REL" || fail "cannot enter $REL"
+  if [ "$COMPOSE" = "docker compose" ]; then
+    step "pulling images" docker compose pull --quiet --ignore-buildable
+    step "building images" docker compose build --pull --quiet
+  else
+    step "pulling images" docker-compose pull
+    step "building images" docker-compose build --pull
+  fi
+  cd / || :
+}
+
+backup_database() {
+  phase backup
+  if [ "$CD_BACKUP" != 1 ]; then
+    emit fact backup disabled
+    return 0
+  fi
+  if [ -z "$RUNNING" ] || [ "$ACTIVE" != active ] || [ ! -d "$CD_DIR/releases/$RUNNING" ]; then
+    emit fact backup "nothing-running"
+    return 0
+  fi
+  mkdir -p "$CD_DIR/backups" && chmod 700 "$CD_DIR/backups"
+  dump="$CD_DIR/backups/$(date -u +%Y%m%dT%H%M%SZ)-$RUNNING.sql"
+  (cd "$CD_DIR/releases/$RUNNING" && $COMPOSE exec -T "$CD_DB_SERVICE" pg_dumpall -U "$CD_DB_USER") >"$dump.partial" 2>"$OUT" ||
+    { rm -f "$dump.partial"; fail "the database dump failed, so nothing was restarted" "$COMPOSE exec -T $CD_DB_SERVICE pg_dumpall -U $CD_DB_USER"; }
+  [ -s "$dump.partial" ] || { rm -f "$dump.partial"; fail "the database dump is empty, so nothing was restarted"; }
+  if ! { gzip -c "$dump.partial" >"$dump.gz.partial" && mv -f "$dump.gz.partial" "$dump.gz"; }; then
+    rm -f "$dump.partial" "$dump.gz.partial"
+    fail "cannot write the dump to $dump.gz (is the disk full?)"
+  fi
+  rm -f "$dump.partial"
+  chmod 600 "$dump.gz"
+  emit fact backup "$dump.gz" "$(wc -c <"$dump.gz")"
+  # Keep the newest dumps only (our own file names: no spaces).
+  # shellcheck disable=SC2012
+  ls -1t "$CD_DIR"/backups/*.sql.gz 2>/dev/null | tail -n +"$((CD_KEEP + 1))" | while read -r old; do rm -f "$old"; done
+}
+
+compose_ps() {
+  (cd "$CD_DIR/current" 2>/dev/null && $COMPOSE ps --format json 2>/dev/null) | while IFS= read -r line; do emit "$1" "$line"; done
+}
+
+apply_release() {
+  # apply_release RELEASE: point current at it and bring it up with the least disruption.
+  phase switch
+  install_unit "$1"
+  switch_link current "$1"
+  emit fact current "$1"
+  phase restart
+  compose_ps ps-before
+  if [ "$ACTIVE" != active ]; then action=start; elif [ "$UNIT_CHANGED" = 1 ]; then action=restart; else action=reload; fi
+  emit fact unit-action "$action"
+  if ! systemctl "$action" "$CD_UNIT" >"$OUT" 2>&1; then
+    return 1
+  fi
+  ACTIVE=active
+  printf '%s\\n' "$1" >"$CD_DIR/state/running"
+  RUNNING=$1
+  compose_ps ps-after
+  return 0
+}
+
+# Back to the release that was current when this run started.
+roll_back() {
+  phase rollback
+  if [ -z "$CURRENT" ] || [ ! -d "$CD_DIR/releases/$CURRENT" ]; then
+    emit fact rollback impossible
+    return 1
+  fi
+  ACTIVE=active
+  if ! apply_release "$CURRENT"; then
+    emit fact rollback failed
+    return 1
+  fi
+  if [ -n "$PREVIOUS" ]; then switch_link previous "$PREVIOUS"; else rm -f "$CD_DIR/previous"; fi
+  emit fact rolled-back "$CURRENT"
+  return 0
+}
+
+await_verdict() {
+  phase verify
+  emit await-verdict
+  verdict=
+  IFS= read -r verdict || verdict=
+  case "$verdict" in
+  healthy) RESULT=healthy ;;
+  rollback)
+    if roll_back; then RESULT=rolled-back; else RESULT=unhealthy-rollback-failed; fi
+    ;;
+  unhealthy) RESULT=unhealthy ;;
+  *) RESULT=unverified ;;
+  esac
+  emit verdict "$RESULT"
+}
+
+remove_old_releases() {
+  phase cleanup
+  keep_current=$(release_of current)
+  keep_previous=$(release_of previous)
+  # shellcheck disable=SC2010,SC2012
+  ls -1t "$CD_DIR/releases" | grep '^r[0-9a-f]*$' | tail -n +"$((CD_KEEP + 1))" | while read -r old; do
+    [ "$old" = "$keep_current" ] || [ "$old" = "$keep_previous" ] && continue
+    rm -rf "\${CD_DIR:?}/releases/$old" && emit fact removed-release "$old"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+deploy() {
+  preflight
+  acquire_lock
+  # Re-read under the lock: another deploy may have finished while we waited.
+  CURRENT=$(release_of current)
+  PREVIOUS=$(release_of previous)
+  RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
+  ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
+  receive_release
+  ensure_volumes
+  if [ "$CURRENT" = "$CD_RELEASE" ] && [ "$RUNNING" = "$CD_RELEASE" ] && [ "$ACTIVE" = active ] &&
+    [ "$CD_FORCE" != 1 ] && cmp -s "$REL/$UNIT_SOURCE" "$UNIT_PATH"; then
+    CHANGED=0
+    emit changed 0
+  else
+    CHANGED=1
+    emit changed 1
+    prepare_images
+    backup_database
+    if ! apply_release "$CD_RELEASE"; then
+      cp "$OUT" "$OUT.restart"
+      if [ "$CD_ROLLBACK" = 1 ] && roll_back; then
+        cp "$OUT.restart" "$OUT"
+        RESULT=rolled-back
+        PHASE=restart
+        fail "systemctl $action $CD_UNIT failed; rolled back to $CURRENT" "systemctl $action $CD_UNIT"
+      fi
+      cp "$OUT.restart" "$OUT"
+      PHASE=restart
+      fail "systemctl $action $CD_UNIT failed" "systemctl $action $CD_UNIT"
+    fi
+    [ -n "$CURRENT" ] && [ "$CURRENT" != "$CD_RELEASE" ] && switch_link previous "$CURRENT"
+  fi
+  if [ "$CD_AWAIT_VERDICT" = 1 ]; then await_verdict; else RESULT=applied; fi
+  [ "$RESULT" = healthy ] || [ "$RESULT" = applied ] && remove_old_releases
+  log_deploy
+  emit result "$RESULT"
+}
+
+rollback() {
+  preflight
+  acquire_lock
+  CURRENT=$(release_of current)
+  PREVIOUS=$(release_of previous)
+  RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
+  { [ -n "$PREVIOUS" ] && [ -f "$CD_DIR/releases/$PREVIOUS/.complete" ]; } ||
+    fail "there is no previous release to roll back to in $CD_DIR (current: \${CURRENT:-none})"
+  CD_RELEASE=$PREVIOUS
+  REL="$CD_DIR/releases/$PREVIOUS"
+  CHANGED=1
+  emit changed 1
+  backup_database
+  apply_release "$PREVIOUS" || fail "systemctl $action $CD_UNIT failed" "systemctl $action $CD_UNIT"
+  switch_link previous "$CURRENT"
+  if [ "$CD_AWAIT_VERDICT" = 1 ]; then
+    await_verdict
+    # A failed check after a rollback is reported; rolling back the rollback would only flap.
+    [ "$RESULT" = rolled-back ] && RESULT=unhealthy
+  else
+    RESULT=applied
+  fi
+  log_deploy
+  emit result "$RESULT"
+}
+
+plan() {
+  preflight
+  emit fact release-exists "$([ -f "$CD_DIR/releases/$CD_RELEASE/.complete" ] && echo yes || echo no)"
+  # The current release's files, for the runner to diff against the new one (it redacts secrets).
+  if [ -n "$CURRENT" ] && [ -d "$CD_DIR/current/" ]; then
+    emit begin-tar
+    (cd "$CD_DIR/current/" && tar -cf - --exclude=./.complete . | base64 -w 76) | while IFS= read -r line; do emit tar "$line"; done
+    emit end-tar
+  fi
+  emit result planned
+}
+
+diagnose() {
+  phase diagnose
+  printf '$ systemctl status %s\\n' "$CD_UNIT"
+  systemctl status --no-pager "$CD_UNIT" 2>&1 | tail -n 20
+  if [ -d "$CD_DIR/current/" ]; then
+    cd "$CD_DIR/current/" || exit 1
+    if docker compose version >/dev/null 2>&1; then COMPOSE="docker compose"; else COMPOSE=docker-compose; fi
+    printf '$ %s ps\\n' "$COMPOSE"
+    $COMPOSE ps 2>&1 | tail -n 20
+    printf '$ %s logs --tail 30\\n' "$COMPOSE"
+    $COMPOSE logs --tail 30 --no-color 2>&1 | tail -n 120
+  else
+    printf 'no current release in %s\\n' "$CD_DIR"
+  fi
+  printf '$ df -h %s\\n' "$CD_DIR"
+  df -h "$CD_DIR" 2>&1 | tail -n 2
+  emit result diagnosed
+}
+
+case "$CD_MODE" in
+deploy) deploy ;;
+rollback) rollback ;;
+plan) plan ;;
+diagnose) diagnose ;;
+*) fail "unknown mode $CD_MODE" ;;
+esac
+`;
+
+// src/remote/remote-script.ts
+function shellQuote(value) {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+var RELEASE_ID = /^r[0-9a-f]{6,64}$/;
+var SAFE_WORD = /^[A-Za-z0-9._/@:-]+$/;
+function checkPlan(plan) {
+  if (plan.releaseId !== void 0 && !RELEASE_ID.test(plan.releaseId))
+    throw new Error(`bad release id ${plan.releaseId}`);
+  for (const word of [
+    plan.remoteDir,
+    plan.dbService,
+    plan.dbUser,
+    plan.unitName,
+    plan.unitV1,
+    plan.unitV2,
+    plan.postgresVolume,
+    ...plan.volumes
+  ]) {
+    if (!SAFE_WORD.test(word)) throw new Error(`unsafe word in remote plan: ${JSON.stringify(word)}`);
+  }
+  if (!/^[a-z_][a-z0-9_-]*$/.test(plan.username)) throw new Error(`bad user name ${plan.username}`);
+}
+function compactScript(script) {
+  return script.split("\n").map((line2) => line2.trim()).filter((line2) => line2 !== "" && !line2.startsWith("#")).join("\n");
+}
+var COMPACT_SCRIPT = compactScript(remote_default);
+function scriptParameters(plan) {
+  const flag = (b) => b ? "1" : "0";
+  const params = [
+    ["CD_MODE", plan.mode],
+    ["CD_DIR", plan.remoteDir],
+    ["CD_RELEASE", plan.releaseId ?? ""],
+    ["CD_TAR_SIZE", String(plan.upload?.size ?? 0)],
+    ["CD_TAR_SHA256", plan.upload?.sha256 ?? ""],
+    ["CD_PG_ENV_TEMPLATE", plan.postgresEnvTemplate],
+    ["CD_PG_MAJOR", plan.postgresMajor === void 0 ? "" : String(plan.postgresMajor)],
+    ["CD_PG_VOLUME", plan.postgresVolume],
+    ["CD_DB_SERVICE", plan.dbService],
+    ["CD_DB_USER", plan.dbUser],
+    ["CD_VOLUMES", plan.volumes.join(" ")],
+    ["CD_UNIT", plan.unitName],
+    ["CD_UNIT_V2", plan.unitV2],
+    ["CD_UNIT_V1", plan.unitV1],
+    ["CD_FORCE", flag(plan.force)],
+    ["CD_BACKUP", flag(plan.backup)],
+    ["CD_ROLLBACK", flag(plan.rollbackOnFailure)],
+    ["CD_KEEP", String(plan.keepReleases)],
+    ["CD_LOCK_WAIT", String(plan.lockWaitSeconds)],
+    ["CD_AWAIT_VERDICT", flag(plan.awaitVerdict)],
+    ["CD_DISK_NEEDED_KB", String(plan.diskNeededKb)],
+    ["CD_ACTOR", plan.actor],
+    ["CD_RUN_URL", plan.runUrl]
+  ];
+  return params.map(([name, value]) => `${name}=${shellQuote(value)}`).join("\n");
+}
+function buildRemoteCommand(plan) {
+  checkPlan(plan);
+  const script = `${scriptParameters(plan)}
+${COMPACT_SCRIPT}
+`;
+  const run = `sh -c ${shellQuote(script)} commento-deploy`;
+  return plan.username === "root" ? run : `sudo -n ${run}`;
+}
+
+// src/modes/remote-session.ts
+var PHASE_TITLES = {
+  preflight: "Preflight: docker, compose, systemd, disk",
+  lock: "Deploy lock",
+  upload: "Upload release",
+  volumes: "Docker volumes",
+  images: "Pull and build images",
+  backup: "Database backup",
+  switch: "Install unit and switch release",
+  restart: "Restart",
+  verify: "HTTPS check",
+  rollback: "Roll back",
+  cleanup: "Remove old releases",
+  diagnose: "Diagnostics"
+};
+var PhaseGroups = class {
+  constructor(reporter) {
+    this.reporter = reporter;
+  }
+  reporter;
+  endCurrent;
+  closed = Promise.resolve();
+  async open(title) {
+    await this.close();
+    await new Promise((started) => {
+      this.closed = this.reporter.group(
+        title,
+        () => new Promise((end) => {
+          this.endCurrent = end;
+          started();
+        })
+      );
+    });
+  }
+  async close() {
+    this.endCurrent?.();
+    this.endCurrent = void 0;
+    await this.closed;
+  }
+};
+function describeEvent(event, outcome) {
+  switch (event.kind) {
+    case "fact": {
+      const [key, ...rest] = event.text.split(" ");
+      return `${key}: ${rest.join(" ")}`;
+    }
+    case "state":
+      return `server: ${event.text}`;
+    case "need-upload":
+      return `uploading the release (${event.text} bytes)`;
+    case "changed":
+      return event.text === "1" ? "the release differs from what runs: applying it" : "nothing changed";
+    case "waiting-lock":
+      return `another deploy holds the lock (${event.text}): waiting`;
+    case "verdict":
+      return `result: ${event.text}`;
+    case "message":
+      return outcome.failure ? void 0 : event.text;
+    default:
+      return void 0;
+  }
+}
+async function runPlan(session, plan, reporter, options = {}) {
+  const groups = new PhaseGroups(reporter);
+  try {
+    return await runRemote(session.start(buildRemoteCommand(plan)), {
+      ...options,
+      onEvent: async (event, outcome) => {
+        if (event.kind === "phase") {
+          await groups.open(PHASE_TITLES[event.text] ?? event.text);
+          return;
+        }
+        if (event.kind === "warning") {
+          reporter.warning(event.text);
+          return;
+        }
+        if (event.kind === "await-verdict" || event.kind === "result" || event.kind === "fail") {
+          if (event.kind !== "await-verdict") await groups.close();
+          return;
+        }
+        const line2 = describeEvent(event, outcome);
+        if (line2) reporter.info(line2);
+      },
+      onOutput: (line2) => reporter.info(line2)
+    });
+  } finally {
+    await groups.close();
+  }
+}
+function remoteFailureMessage(run, plan) {
+  const { outcome } = run;
+  if (outcome.failure) {
+    const f = outcome.failure;
+    const lines = [`The ${f.phase} phase failed on the server: ${f.message ?? "a command failed"}.`];
+    if (f.command) lines.push(`Command: ${f.command} (exit code ${f.exitCode})`);
+    if (f.output.length > 0) lines.push("Output:", ...f.output.map((l) => `  ${l}`));
+    return lines.join("\n");
+  }
+  if (run.exitCode === 0 && outcome.result) return void 0;
+  const stderr = run.stderr.trim();
+  if (/a (terminal|password) is required/.test(stderr)) {
+    return `User ${plan.username} cannot run sudo without a password, and the deploy needs root. Log in as root, or allow it on the server: echo '${plan.username} ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/commento-deploy (sudo: ${stderr.split("\n")[0]})`;
+  }
+  if (/sudo: (command )?not found/.test(stderr)) {
+    return `User ${plan.username} is not root and the server has no sudo: log in as root, or install sudo and allow passwordless sudo for ${plan.username}.`;
+  }
+  const how = run.signal ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`;
+  const tail = stderr ? `
+${stderr.split("\n").slice(-20).join("\n")}` : "";
+  return `The remote ${plan.mode} ${how} before it finished (the connection may have been cut); the server keeps the release it had or the new one, never a mix, and the next deploy recovers its lock.${tail}`;
+}
+async function runPlanSurvivingCut(session, plan, reporter, options = {}) {
+  const outcome = emptyOutcome();
+  try {
+    return await runPlan(session, plan, reporter, { ...options, outcome });
+  } catch (error) {
+    if (!(error instanceof SshError) || error.kind !== "connection-lost") throw error;
+    return { outcome, exitCode: null, signal: null, stderr: error.message };
+  }
+}
+
+// src/modes/deploy-mode.ts
+function deployMode(deps) {
+  return (settings, reporter) => applyRemotely(settings, reporter, deps, "deploy");
+}
+function rollbackMode(deps) {
+  return (settings, reporter) => applyRemotely(settings, reporter, deps, "rollback");
+}
+async function applyRemotely(settings, reporter, deps, mode) {
+  const started = deps.now();
+  const localPhases = [];
+  const timed = async (name, work) => {
+    const t0 = deps.now();
+    try {
+      return await reporter.group(name, work);
+    } finally {
+      localPhases.push({ name, ms: deps.now() - t0 });
+    }
+  };
+  let upload;
+  if (mode === "deploy") {
+    upload = await timed("Render release", async () => {
+      const release = deps.release.render(settings);
+      const tar2 = await deps.release.pack(release);
+      const sha2562 = (0, import_node_crypto4.createHash)("sha256").update(tar2).digest("hex");
+      reporter.info(`release ${release.id}: ${release.files.length} files, ${tar2.length} bytes`);
+      return { id: release.id, size: tar2.length, sha256: sha2562, tar: tar2 };
+    });
+  }
+  const plan = remotePlanFor(settings, mode, upload, deps.release.postgresEnvTemplate());
+  const session = await timed("Connect", () => deps.connect(settings, reporter));
+  let site;
+  let run;
+  const connectedAt = deps.now();
+  try {
+    run = await runPlanSurvivingCut(session, plan, reporter, {
+      ...upload ? { tar: upload.tar } : {},
+      verify: async (sofar) => {
+        site = await deps.checkSite(siteCheckOptions(settings), reporter);
+        if (site.status === "healthy") return "healthy";
+        return mode === "deploy" && settings.rollbackOnFailure && sofar.changed === true ? "rollback" : "unhealthy";
+      }
+    });
+  } finally {
+    await session.close();
+  }
+  localPhases.push({ name: "Remote (one SSH channel)", ms: deps.now() - connectedAt });
+  const { outcome } = run;
+  const rolledBack = outcome.facts.has("rolled-back");
+  const previous = outcome.state.current && outcome.state.current !== "-" ? outcome.state.current : "";
+  const current = rolledBack ? previous : outcome.facts.get("current")?.at(-1) ?? (mode === "deploy" ? upload?.id ?? "" : "");
+  const outputs = {
+    url: `https://${settings.domain}`,
+    ...site ? siteOutputs(site) : { status: "unhealthy" },
+    changed: String(outcome.changed === true),
+    release: current || upload?.id || "",
+    "previous-release": previous,
+    "rolled-back": String(rolledBack)
+  };
+  const recreated = recreatedServices(outcome.psBefore, outcome.psAfter);
+  await reporter.summary(
+    deploySummaryMarkdown({
+      mode,
+      settings,
+      outcome,
+      localPhases,
+      totalMs: deps.now() - started,
+      releaseId: outputs.release ?? "",
+      recreated,
+      ...site ? { site } : {}
+    })
+  );
+  const failure = remoteFailureMessage(run, plan) ?? siteFailure(site, rolledBack, outcome.verdict, previous);
+  return { outputs, ...failure ? { failure } : {} };
+}
+function siteFailure(site, rolledBack, verdict, previous) {
+  if (!site) return "The HTTPS check did not run: the remote step ended before it was reached.";
+  if (site.status === "healthy") return void 0;
+  const failing = site.checks.filter((c) => c.verdict === "fail").map((c) => `${c.name}: ${c.reason}`).join("; ");
+  const after = rolledBack ? ` Rolled back to the previous release ${previous}, which runs again.` : verdict === "unhealthy-rollback-failed" ? " Rolling back to the previous release failed too: see the log of the rollback phase." : "";
+  return `${site.url} is unhealthy after the deploy: ${failing}.${after}`;
+}
+
+// src/modes/diagnostics.ts
+async function collectDiagnostics(settings, reporter, deps) {
+  const plan = remotePlanFor(settings, "diagnose", void 0, "");
+  const session = await deps.connect(settings, reporter);
+  try {
+    const run = await runPlan(session, plan, reporter);
+    const text = run.outcome.output.join("\n");
+    return ["```", text || "(the server printed nothing)", "```"].join("\n");
+  } finally {
+    await session.close();
+  }
+}
+
+// src/modes/plan-mode.ts
+var import_node_crypto5 = require("node:crypto");
+var import_node_stream2 = require("node:stream");
+var import_tar_stream2 = __toESM(require_tar_stream(), 1);
+
+// node_modules/diff/libesm/diff/base.js
+var Diff = class {
+  diff(oldStr, newStr, options = {}) {
+    let callback;
+    if (typeof options === "function") {
+      callback = options;
+      options = {};
+    } else if ("callback" in options) {
+      callback = options.callback;
+    }
+    const oldString = this.castInput(oldStr, options);
+    const newString = this.castInput(newStr, options);
+    const oldTokens = this.removeEmpty(this.tokenize(oldString, options));
+    const newTokens = this.removeEmpty(this.tokenize(newString, options));
+    return this.diffWithOptionsObj(oldTokens, newTokens, options, callback);
+  }
+  diffWithOptionsObj(oldTokens, newTokens, options, callback) {
+    var _a;
+    const done = (value) => {
+      value = this.postProcess(value, options);
+      if (callback) {
+        setTimeout(function() {
+          callback(value);
+        }, 0);
+        return void 0;
+      } else {
+        return value;
+      }
+    };
+    const newLen = newTokens.length, oldLen = oldTokens.length;
+    let editLength = 1;
+    let maxEditLength = newLen + oldLen;
+    if (options.maxEditLength != null) {
+      maxEditLength = Math.min(maxEditLength, options.maxEditLength);
+    }
+    const maxExecutionTime = (_a = options.timeout) !== null && _a !== void 0 ? _a : Infinity;
+    const abortAfterTimestamp = Date.now() + maxExecutionTime;
+    const bestPath = [{ oldPos: -1, lastComponent: void 0 }];
+    let newPos = this.extractCommon(bestPath[0], newTokens, oldTokens, 0, options);
+    if (bestPath[0].oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+      return done(this.buildValues(bestPath[0].lastComponent, newTokens, oldTokens));
+    }
+    let minDiagonalToConsider = -Infinity, maxDiagonalToConsider = Infinity;
+    const execEditLength = () => {
+      for (let diagonalPath = Math.max(minDiagonalToConsider, -editLength); diagonalPath <= Math.min(maxDiagonalToConsider, editLength); diagonalPath += 2) {
+        let basePath;
+        const removePath = bestPath[diagonalPath - 1], addPath = bestPath[diagonalPath + 1];
+        if (removePath) {
+          bestPath[diagonalPath - 1] = void 0;
+        }
+        let canAdd = false;
+        if (addPath) {
+          const addPathNewPos = addPath.oldPos - diagonalPath;
+          canAdd = addPath && 0 <= addPathNewPos && addPathNewPos < newLen;
+        }
+        const canRemove = removePath && removePath.oldPos + 1 < oldLen;
+        if (!canAdd && !canRemove) {
+          bestPath[diagonalPath] = void 0;
+          continue;
+        }
+        if (!canRemove || canAdd && removePath.oldPos < addPath.oldPos) {
+          basePath = this.addToPath(addPath, true, false, 0, options);
+        } else {
+          basePath = this.addToPath(removePath, false, true, 1, options);
+        }
+        newPos = this.extractCommon(basePath, newTokens, oldTokens, diagonalPath, options);
+        if (basePath.oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+          return done(this.buildValues(basePath.lastComponent, newTokens, oldTokens)) || true;
+        } else {
+          bestPath[diagonalPath] = basePath;
+          if (basePath.oldPos + 1 >= oldLen) {
+            maxDiagonalToConsider = Math.min(maxDiagonalToConsider, diagonalPath - 1);
+          }
+          if (newPos + 1 >= newLen) {
+            minDiagonalToConsider = Math.max(minDiagonalToConsider, diagonalPath + 1);
+          }
+        }
+      }
+      editLength++;
+    };
+    if (callback) {
+      (function exec() {
+        setTimeout(function() {
+          if (editLength > maxEditLength || Date.now() > abortAfterTimestamp) {
+            return callback(void 0);
+          }
+          if (!execEditLength()) {
+            exec();
+          }
+        }, 0);
+      })();
+    } else {
+      while (editLength <= maxEditLength && Date.now() <= abortAfterTimestamp) {
+        const ret = execEditLength();
+        if (ret) {
+          return ret;
+        }
+      }
+    }
+  }
+  addToPath(path, added, removed, oldPosInc, options) {
+    const last = path.lastComponent;
+    if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
+      return {
+        oldPos: path.oldPos + oldPosInc,
+        lastComponent: { count: last.count + 1, added, removed, previousComponent: last.previousComponent }
+      };
+    } else {
+      return {
+        oldPos: path.oldPos + oldPosInc,
+        lastComponent: { count: 1, added, removed, previousComponent: last }
+      };
+    }
+  }
+  extractCommon(basePath, newTokens, oldTokens, diagonalPath, options) {
+    const newLen = newTokens.length, oldLen = oldTokens.length;
+    let oldPos = basePath.oldPos, newPos = oldPos - diagonalPath, commonCount = 0;
+    while (newPos + 1 < newLen && oldPos + 1 < oldLen && this.equals(oldTokens[oldPos + 1], newTokens[newPos + 1], options)) {
+      newPos++;
+      oldPos++;
+      commonCount++;
+      if (options.oneChangePerToken) {
+        basePath.lastComponent = { count: 1, previousComponent: basePath.lastComponent, added: false, removed: false };
+      }
+    }
+    if (commonCount && !options.oneChangePerToken) {
+      basePath.lastComponent = { count: commonCount, previousComponent: basePath.lastComponent, added: false, removed: false };
+    }
+    basePath.oldPos = oldPos;
+    return newPos;
+  }
+  equals(left, right, options) {
+    if (options.comparator) {
+      return options.comparator(left, right);
+    } else {
+      return left === right || !!options.ignoreCase && left.toLowerCase() === right.toLowerCase();
+    }
+  }
+  removeEmpty(array) {
+    const ret = [];
+    for (let i = 0; i < array.length; i++) {
+      if (array[i]) {
+        ret.push(array[i]);
+      }
+    }
+    return ret;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  castInput(value, options) {
+    return value;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  tokenize(value, options) {
+    return Array.from(value);
+  }
+  join(chars) {
+    return chars.join("");
+  }
+  postProcess(changeObjects, options) {
+    return changeObjects;
+  }
+  get useLongestToken() {
+    return false;
+  }
+  buildValues(lastComponent, newTokens, oldTokens) {
+    const components = [];
+    let nextComponent;
+    while (lastComponent) {
+      components.push(lastComponent);
+      nextComponent = lastComponent.previousComponent;
+      delete lastComponent.previousComponent;
+      lastComponent = nextComponent;
+    }
+    components.reverse();
+    const componentLen = components.length;
+    let componentPos = 0, newPos = 0, oldPos = 0;
+    for (; componentPos < componentLen; componentPos++) {
+      const component = components[componentPos];
+      if (!component.removed) {
+        if (!component.added && this.useLongestToken) {
+          let value = newTokens.slice(newPos, newPos + component.count);
+          value = value.map(function(value2, i) {
+            const oldValue = oldTokens[oldPos + i];
+            return oldValue.length > value2.length ? oldValue : value2;
+          });
+          component.value = this.join(value);
+        } else {
+          component.value = this.join(newTokens.slice(newPos, newPos + component.count));
+        }
+        newPos += component.count;
+        if (!component.added) {
+          oldPos += component.count;
+        }
+      } else {
+        component.value = this.join(oldTokens.slice(oldPos, oldPos + component.count));
+        oldPos += component.count;
+      }
+    }
+    return components;
   }
 };
 
+// node_modules/diff/libesm/diff/line.js
+var LineDiff = class extends Diff {
+  constructor() {
+    super(...arguments);
+    this.tokenize = tokenize;
+  }
+  equals(left, right, options) {
+    if (options.ignoreWhitespace) {
+      if (!options.newlineIsToken || !left.includes("\n")) {
+        left = left.trim();
+      }
+      if (!options.newlineIsToken || !right.includes("\n")) {
+        right = right.trim();
+      }
+    } else if (options.ignoreNewlineAtEof && !options.newlineIsToken) {
+      if (left.endsWith("\n")) {
+        left = left.slice(0, -1);
+      }
+      if (right.endsWith("\n")) {
+        right = right.slice(0, -1);
+      }
+    }
+    return super.equals(left, right, options);
+  }
+};
+var lineDiff = new LineDiff();
+function diffLines(oldStr, newStr, options) {
+  return lineDiff.diff(oldStr, newStr, options);
+}
+function tokenize(value, options) {
+  if (options.stripTrailingCr) {
+    value = value.replace(/\r\n/g, "\n");
+  }
+  const retLines = [], linesAndNewlines = value.split(/(\n|\r\n)/);
+  if (!linesAndNewlines[linesAndNewlines.length - 1]) {
+    linesAndNewlines.pop();
+  }
+  for (let i = 0; i < linesAndNewlines.length; i++) {
+    const line2 = linesAndNewlines[i];
+    if (i % 2 && !options.newlineIsToken) {
+      retLines[retLines.length - 1] += line2;
+    } else {
+      retLines.push(line2);
+    }
+  }
+  return retLines;
+}
+
+// node_modules/diff/libesm/patch/create.js
+function needsQuoting(s) {
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] < " " || s[i] > "~" || s[i] === '"' || s[i] === "\\") {
+      return true;
+    }
+  }
+  return false;
+}
+function quoteFileNameIfNeeded(s) {
+  if (!needsQuoting(s)) {
+    return s;
+  }
+  let result = '"';
+  const bytes = new TextEncoder().encode(s);
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    if (b === 7) {
+      result += "\\a";
+    } else if (b === 8) {
+      result += "\\b";
+    } else if (b === 9) {
+      result += "\\t";
+    } else if (b === 10) {
+      result += "\\n";
+    } else if (b === 11) {
+      result += "\\v";
+    } else if (b === 12) {
+      result += "\\f";
+    } else if (b === 13) {
+      result += "\\r";
+    } else if (b === 34) {
+      result += '\\"';
+    } else if (b === 92) {
+      result += "\\\\";
+    } else if (b >= 32 && b <= 126) {
+      result += String.fromCharCode(b);
+    } else {
+      result += "\\" + b.toString(8).padStart(3, "0");
+    }
+    i++;
+  }
+  result += '"';
+  return result;
+}
+var INCLUDE_HEADERS = {
+  includeIndex: true,
+  includeUnderline: true,
+  includeFileHeaders: true
+};
+function structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+  let optionsObj;
+  if (!options) {
+    optionsObj = {};
+  } else if (typeof options === "function") {
+    optionsObj = { callback: options };
+  } else {
+    optionsObj = options;
+  }
+  if (typeof optionsObj.context === "undefined") {
+    optionsObj.context = 4;
+  }
+  const context3 = optionsObj.context;
+  if (optionsObj.newlineIsToken) {
+    throw new Error("newlineIsToken may not be used with patch-generation functions, only with diffing functions");
+  }
+  if (!optionsObj.callback) {
+    return diffLinesResultToPatch(diffLines(oldStr, newStr, optionsObj));
+  } else {
+    const { callback } = optionsObj;
+    diffLines(oldStr, newStr, Object.assign(Object.assign({}, optionsObj), { callback: (diff) => {
+      const patch = diffLinesResultToPatch(diff);
+      callback(patch);
+    } }));
+  }
+  function diffLinesResultToPatch(diff) {
+    if (!diff) {
+      return;
+    }
+    diff.push({ value: "", lines: [] });
+    function contextLines(lines) {
+      return lines.map(function(entry) {
+        return " " + entry;
+      });
+    }
+    const hunks = [];
+    let oldRangeStart = 0, newRangeStart = 0, curRange = [], oldLine = 1, newLine = 1;
+    for (let i = 0; i < diff.length; i++) {
+      const current = diff[i], lines = current.lines || splitLines(current.value);
+      current.lines = lines;
+      if (current.added || current.removed) {
+        if (!oldRangeStart) {
+          const prev = diff[i - 1];
+          oldRangeStart = oldLine;
+          newRangeStart = newLine;
+          if (prev) {
+            curRange = context3 > 0 ? contextLines(prev.lines.slice(-context3)) : [];
+            oldRangeStart -= curRange.length;
+            newRangeStart -= curRange.length;
+          }
+        }
+        for (const line2 of lines) {
+          curRange.push((current.added ? "+" : "-") + line2);
+        }
+        if (current.added) {
+          newLine += lines.length;
+        } else {
+          oldLine += lines.length;
+        }
+      } else {
+        if (oldRangeStart) {
+          if (lines.length <= context3 * 2 && i < diff.length - 2) {
+            for (const line2 of contextLines(lines)) {
+              curRange.push(line2);
+            }
+          } else {
+            const contextSize = Math.min(lines.length, context3);
+            for (const line2 of contextLines(lines.slice(0, contextSize))) {
+              curRange.push(line2);
+            }
+            const hunk = {
+              oldStart: oldRangeStart,
+              oldLines: oldLine - oldRangeStart + contextSize,
+              newStart: newRangeStart,
+              newLines: newLine - newRangeStart + contextSize,
+              lines: curRange
+            };
+            hunks.push(hunk);
+            oldRangeStart = 0;
+            newRangeStart = 0;
+            curRange = [];
+          }
+        }
+        oldLine += lines.length;
+        newLine += lines.length;
+      }
+    }
+    for (const hunk of hunks) {
+      for (let i = 0; i < hunk.lines.length; i++) {
+        if (hunk.lines[i].endsWith("\n")) {
+          hunk.lines[i] = hunk.lines[i].slice(0, -1);
+        } else {
+          hunk.lines.splice(i + 1, 0, "\\ No newline at end of file");
+          i++;
+        }
+      }
+    }
+    return {
+      oldFileName,
+      newFileName,
+      oldHeader,
+      newHeader,
+      hunks
+    };
+  }
+}
+function formatPatch(patch, headerOptions) {
+  var _a, _b, _c, _d, _e, _f;
+  if (!headerOptions) {
+    headerOptions = INCLUDE_HEADERS;
+  }
+  if (Array.isArray(patch)) {
+    if (patch.length > 1 && !headerOptions.includeFileHeaders && !patch.every((p) => p.isGit)) {
+      throw new Error("Cannot omit file headers on a multi-file patch. (The result would be unparseable; how would a tool trying to apply the patch know which changes are to which file?)");
+    }
+    return patch.map((p) => formatPatch(p, headerOptions)).join("\n");
+  }
+  const ret = [];
+  if (patch.isGit) {
+    headerOptions = INCLUDE_HEADERS;
+    if (!patch.oldFileName) {
+      throw new Error("oldFileName must be specified for Git patches");
+    }
+    if (!patch.newFileName) {
+      throw new Error("newFileName must be specified for Git patches");
+    }
+    let gitOldName = patch.oldFileName;
+    let gitNewName = patch.newFileName;
+    if (patch.isCreate && gitOldName === "/dev/null") {
+      gitOldName = gitNewName.replace(/^b\//, "a/");
+    } else if (patch.isDelete && gitNewName === "/dev/null") {
+      gitNewName = gitOldName.replace(/^a\//, "b/");
+    }
+    ret.push("diff --git " + quoteFileNameIfNeeded(gitOldName) + " " + quoteFileNameIfNeeded(gitNewName));
+    if (patch.isDelete) {
+      ret.push("deleted file mode " + ((_a = patch.oldMode) !== null && _a !== void 0 ? _a : "100644"));
+    }
+    if (patch.isCreate) {
+      ret.push("new file mode " + ((_b = patch.newMode) !== null && _b !== void 0 ? _b : "100644"));
+    }
+    if (patch.oldMode && patch.newMode && !patch.isDelete && !patch.isCreate) {
+      ret.push("old mode " + patch.oldMode);
+      ret.push("new mode " + patch.newMode);
+    }
+    if (patch.isRename) {
+      ret.push("rename from " + quoteFileNameIfNeeded(((_c = patch.oldFileName) !== null && _c !== void 0 ? _c : "").replace(/^a\//, "")));
+      ret.push("rename to " + quoteFileNameIfNeeded(((_d = patch.newFileName) !== null && _d !== void 0 ? _d : "").replace(/^b\//, "")));
+    }
+    if (patch.isCopy) {
+      ret.push("copy from " + quoteFileNameIfNeeded(((_e = patch.oldFileName) !== null && _e !== void 0 ? _e : "").replace(/^a\//, "")));
+      ret.push("copy to " + quoteFileNameIfNeeded(((_f = patch.newFileName) !== null && _f !== void 0 ? _f : "").replace(/^b\//, "")));
+    }
+  } else {
+    if (headerOptions.includeIndex && patch.oldFileName == patch.newFileName && patch.oldFileName !== void 0) {
+      ret.push("Index: " + patch.oldFileName);
+    }
+    if (headerOptions.includeUnderline) {
+      ret.push("===================================================================");
+    }
+  }
+  const hasHunks = patch.hunks.length > 0;
+  if (headerOptions.includeFileHeaders && patch.oldFileName !== void 0 && patch.newFileName !== void 0 && (!patch.isGit || hasHunks)) {
+    ret.push("--- " + quoteFileNameIfNeeded(patch.oldFileName) + (patch.oldHeader ? "	" + patch.oldHeader : ""));
+    ret.push("+++ " + quoteFileNameIfNeeded(patch.newFileName) + (patch.newHeader ? "	" + patch.newHeader : ""));
+  }
+  for (let i = 0; i < patch.hunks.length; i++) {
+    const hunk = patch.hunks[i];
+    const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart;
+    const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart;
+    ret.push("@@ -" + oldStart + "," + hunk.oldLines + " +" + newStart + "," + hunk.newLines + " @@");
+    for (const line2 of hunk.lines) {
+      ret.push(line2);
+    }
+  }
+  return ret.join("\n") + "\n";
+}
+function createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+  if (typeof options === "function") {
+    options = { callback: options };
+  }
+  if (!(options === null || options === void 0 ? void 0 : options.callback)) {
+    const patchObj = structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
+    if (!patchObj) {
+      return;
+    }
+    return formatPatch(patchObj, options === null || options === void 0 ? void 0 : options.headerOptions);
+  } else {
+    const { callback } = options;
+    structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, Object.assign(Object.assign({}, options), { callback: (patchObj) => {
+      if (!patchObj) {
+        callback(void 0);
+      } else {
+        callback(formatPatch(patchObj, options.headerOptions));
+      }
+    } }));
+  }
+}
+function createPatch(fileName, oldStr, newStr, oldHeader, newHeader, options) {
+  return createTwoFilesPatch(fileName, fileName, oldStr, newStr, oldHeader, newHeader, options);
+}
+function splitLines(text) {
+  const hasTrailingNl = text.endsWith("\n");
+  const result = text.split("\n").map((line2) => line2 + "\n");
+  if (hasTrailingNl) {
+    result.pop();
+  } else {
+    result.push(result.pop().slice(0, -1));
+  }
+  return result;
+}
+
+// src/release/release-diff.ts
+var IGNORED = /* @__PURE__ */ new Set(["manifest.json", ".complete"]);
+function isText(content) {
+  return !content.includes(0);
+}
+function envEntries(text) {
+  const entries2 = /* @__PURE__ */ new Map();
+  for (const line2 of text.split("\n")) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(line2);
+    if (m) entries2.set(m[1], m[2]);
+  }
+  return entries2;
+}
+function secretDetail(before, after, ignoredKeys) {
+  const old = envEntries(before);
+  const now = envEntries(after);
+  const lines = [];
+  for (const key of [.../* @__PURE__ */ new Set([...old.keys(), ...now.keys()])].sort()) {
+    if (ignoredKeys.has(key)) continue;
+    if (!old.has(key)) lines.push(`+ ${key} (value hidden)`);
+    else if (!now.has(key)) lines.push(`- ${key}`);
+    else if (old.get(key) !== now.get(key)) lines.push(`~ ${key} (value hidden)`);
+  }
+  return lines.join("\n");
+}
+function diffRelease(current, next, serverOnlyKeys = /* @__PURE__ */ new Set()) {
+  const secretPaths = new Set(next.files.filter((f) => f.secret).map((f) => f.path));
+  const changes = [];
+  const nextFiles = new Map(next.files.map((f) => [f.path, f.content]));
+  const paths = [.../* @__PURE__ */ new Set([...current.keys(), ...nextFiles.keys()])].filter((p) => !IGNORED.has(p)).sort();
+  for (const path of paths) {
+    const before = current.get(path);
+    const after = nextFiles.get(path);
+    if (before && after && before.equals(after)) continue;
+    const secret = secretPaths.has(path) || path === ".env" || path.endsWith(".env");
+    if (secret) {
+      const detail2 = secretDetail(
+        before?.toString("utf8") ?? "",
+        after?.toString("utf8") ?? "",
+        serverOnlyKeys
+      );
+      if (before && after && detail2 === "") continue;
+      changes.push({ path, change: !before ? "added" : !after ? "removed" : "changed", detail: detail2 });
+      continue;
+    }
+    const change = !before ? "added" : !after ? "removed" : "changed";
+    const text = (before === void 0 || isText(before)) && (after === void 0 || isText(after));
+    const detail = text ? createPatch(
+      path,
+      before?.toString("utf8") ?? "",
+      after?.toString("utf8") ?? "",
+      "server",
+      "new release"
+    ).split("\n").slice(2).join("\n") : `binary file, ${before?.length ?? 0} \u2192 ${after?.length ?? 0} bytes`;
+    changes.push({ path, change, detail });
+  }
+  return changes;
+}
+
+// src/modes/plan-mode.ts
+async function readTar(tar2) {
+  const files = /* @__PURE__ */ new Map();
+  const extract = import_tar_stream2.default.extract();
+  extract.on("entry", (header, stream, next) => {
+    const chunks = [];
+    stream.on("data", (chunk) => chunks.push(chunk));
+    stream.on("end", () => {
+      if (header.type === "file") files.set(header.name.replace(/^\.\//, ""), Buffer.concat(chunks));
+      next();
+    });
+    stream.resume();
+  });
+  await new Promise((resolve2, reject) => {
+    extract.on("finish", resolve2);
+    extract.on("error", reject);
+    import_node_stream2.Readable.from([tar2]).pipe(extract);
+  });
+  return files;
+}
+function planReport(outcome, release, currentFiles, serverOnlyKeys, force) {
+  const currentId = outcome.state.current && outcome.state.current !== "-" ? outcome.state.current : "";
+  const compose = outcome.facts.get("compose")?.at(-1) ?? "";
+  const unitPath = compose.startsWith("docker-compose") ? STACK_LAYOUT.unitV1 : STACK_LAYOUT.unitV2;
+  const unitFile = release.files.find((f) => f.path === unitPath);
+  const unitHash = unitFile ? (0, import_node_crypto5.createHash)("sha256").update(unitFile.content).digest("hex") : "";
+  const installed = outcome.facts.get("unit-installed")?.at(-1) ?? "none";
+  const unitChange = installed === "none" ? "install" : installed === unitHash ? "none" : "update";
+  const files = currentId === release.id ? [] : diffRelease(currentFiles, release, serverOnlyKeys);
+  const active = outcome.state.active === "active";
+  const running = outcome.state.running === release.id;
+  const restart = !active ? "yes: start the stack (it is not running)" : unitChange !== "none" ? "yes: restart (the unit changes)" : currentId !== release.id || !running ? "yes: reload (Compose recreates only the services whose configuration changed)" : force ? "yes: reload (force)" : "no";
+  return {
+    releaseId: release.id,
+    currentId,
+    files,
+    volumesToCreate: outcome.facts.get("volume-missing") ?? [],
+    unitChange,
+    restart,
+    warnings: outcome.warnings
+  };
+}
+function planMarkdown(report, domain) {
+  const lines = [
+    `## commento-deploy: plan for https://${domain}`,
+    "",
+    `| | |`,
+    `|---|---|`,
+    `| Release | \`${report.releaseId}\` (on the server: \`${report.currentId || "none"}\`) |`,
+    `| Files | ${report.currentId === report.releaseId ? "unchanged" : `${report.files.length} to change`} |`,
+    `| Volumes to create | ${report.volumesToCreate.length ? report.volumesToCreate.join(", ") : "none"} |`,
+    `| Unit | ${report.unitChange === "none" ? "unchanged" : `${report.unitChange} commento.service`} |`,
+    `| Restart | ${markdownCell(report.restart)} |`,
+    ""
+  ];
+  if (report.files.length) {
+    lines.push(
+      "| file | change |",
+      "|---|---|",
+      ...report.files.map((f) => `| \`${markdownCell(f.path)}\` | ${f.change} |`),
+      ""
+    );
+    for (const f of report.files) {
+      if (f.detail)
+        lines.push(
+          `<details><summary>${f.path}</summary>`,
+          "",
+          "```diff",
+          f.detail,
+          "```",
+          "",
+          "</details>",
+          ""
+        );
+    }
+  }
+  if (report.warnings.length) lines.push("### Warnings", "", ...report.warnings.map((w) => `- ${w}`), "");
+  return lines.join("\n");
+}
+function planMode(deps) {
+  return async (settings, reporter) => {
+    const release = await reporter.group("Render release", async () => deps.release.render(settings));
+    const template = deps.release.postgresEnvTemplate();
+    const plan = remotePlanFor(settings, "plan", void 0, template);
+    const session = await reporter.group("Connect", () => deps.connect(settings, reporter));
+    let run;
+    try {
+      run = await runPlan(session, { ...plan, releaseId: release.id }, reporter);
+    } finally {
+      await session.close();
+    }
+    const failure = remoteFailureMessage(run, plan);
+    if (failure) return { outputs: { url: `https://${settings.domain}` }, failure };
+    const currentTar = Buffer.from(run.outcome.currentTar.join(""), "base64");
+    const currentFiles = currentTar.length ? await readTar(currentTar) : /* @__PURE__ */ new Map();
+    const serverOnlyKeys = new Set(
+      settings.postgresPassword === void 0 ? [...template.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]) : []
+    );
+    const report = planReport(run.outcome, release, currentFiles, serverOnlyKeys, settings.force);
+    await reporter.group("Plan", async () => {
+      reporter.info(`release ${report.releaseId} (server: ${report.currentId || "none"})`);
+      for (const f of report.files) reporter.info(`${f.change}: ${f.path}${f.detail ? `
+${f.detail}` : ""}`);
+      for (const v of report.volumesToCreate) reporter.info(`create volume ${v}`);
+      if (report.unitChange !== "none") reporter.info(`${report.unitChange} ${STACK_LAYOUT.unitName}`);
+      reporter.info(`restart: ${report.restart}`);
+    });
+    await reporter.summary(planMarkdown(report, settings.domain));
+    const changed = report.currentId !== report.releaseId || report.restart !== "no" || report.volumesToCreate.length > 0;
+    return {
+      outputs: {
+        url: `https://${settings.domain}`,
+        changed: String(changed),
+        release: report.releaseId,
+        "previous-release": report.currentId
+      }
+    };
+  };
+}
+
 // src/modes/index.ts
-var notYet = (mode) => async () => {
-  throw new NotImplementedError(`mode '${mode}'`);
+function sshOf(settings) {
+  if (!settings.ssh)
+    throw new Error(`mode ${settings.mode} needs SSH settings (host, username, a key or password)`);
+  return settings.ssh;
+}
+var DEPENDENCIES = {
+  release: {
+    render: (settings) => renderRelease(settings, readStack(defaultStackDir())),
+    pack: packRelease,
+    postgresEnvTemplate: () => postgresEnvLines(PASSWORD_PLACEHOLDER)
+  },
+  connect: (settings, reporter) => connectSsh(sshOf(settings), { reporter }),
+  checkSite: (options, reporter) => checkSiteLogged(options, reporter),
+  now: Date.now
 };
-var MODE_RUNNERS = {
-  deploy: notYet("deploy"),
-  check: checkMode,
-  plan: notYet("plan"),
-  rollback: notYet("rollback")
-};
+function modeRunners(deps) {
+  return {
+    deploy: deployMode(deps),
+    check: createCheckMode({
+      checkSite: deps.checkSite,
+      collectDiagnostics: (settings, reporter) => collectDiagnostics(settings, reporter, deps)
+    }),
+    plan: planMode(deps),
+    rollback: rollbackMode(deps)
+  };
+}
+var MODE_RUNNERS = modeRunners(DEPENDENCIES);
 
 // src/run-action.ts
 async function runWith(source, reporter, env) {
@@ -46414,13 +53983,13 @@ var UsageError = class extends Error {
 };
 var MAX_FILE_BYTES = 1024 * 1024;
 function readTextFile(path) {
-  const fd = (0, import_node_fs2.openSync)(path, "r");
+  const fd = (0, import_node_fs3.openSync)(path, "r");
   try {
     const chunks = [];
     let total = 0;
     for (; ; ) {
       const chunk = Buffer.alloc(64 * 1024);
-      const n = (0, import_node_fs2.readSync)(fd, chunk, 0, chunk.length, null);
+      const n = (0, import_node_fs3.readSync)(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
       chunks.push(chunk.subarray(0, n));
       total += n;
@@ -46428,7 +53997,7 @@ function readTextFile(path) {
     }
     return Buffer.concat(chunks).toString("utf8");
   } finally {
-    (0, import_node_fs2.closeSync)(fd);
+    (0, import_node_fs3.closeSync)(fd);
   }
 }
 function fileProblem(error) {
@@ -46615,7 +54184,7 @@ function wrap(text, indent, width = WIDTH) {
     } else current = current === "" ? word : `${current} ${word}`;
   }
   if (current !== "") lines.push(current);
-  return lines.map((line) => " ".repeat(indent) + line);
+  return lines.map((line2) => " ".repeat(indent) + line2);
 }
 function column(left, right, at) {
   return left.length + 2 > at ? `${left}  ${right}` : left.padEnd(at) + right;

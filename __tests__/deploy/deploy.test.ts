@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestPki, type Pki } from '../../test-host/test-pki.mjs'
 import { startTestHost, type TestHost } from '../../test-host/test-host.mjs'
+import { createTestPki, type Pki } from '../../test-host/test-pki.mjs'
 import { type ActionRun, runAction } from '../helpers/action-run.js'
 
 const domain = 'comments.test'
@@ -17,7 +17,10 @@ beforeAll(async () => {
   pkiDir = mkdtempSync(join(tmpdir(), 'cd-deploy-pki-'))
   pki = await createTestPki(pkiDir)
   const leaf = await pki.issue({ names: [domain] })
-  host = await startTestHost({ domain, tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath } })
+  host = await startTestHost({
+    domain,
+    tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath },
+  })
 }, 60_000)
 
 afterAll(async () => {
@@ -38,13 +41,19 @@ function baseInputs(overrides: Record<string, string> = {}): Record<string, stri
   }
 }
 
-async function deploy(overrides: Record<string, string> = {}, env: Record<string, string> = {}): Promise<ActionRun> {
+async function deploy(
+  overrides: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<ActionRun> {
   return runAction(host, baseInputs(overrides), { NODE_EXTRA_CA_CERTS: pki.rootCertPath, ...env })
 }
 
 /** Stand-in calls made after `from` calls had been recorded. */
 function callsSince(from: number): string[] {
-  return host.calls().slice(from).map((c) => c.command)
+  return host
+    .calls()
+    .slice(from)
+    .map((c) => c.command)
 }
 
 async function remoteTree(): Promise<string> {
@@ -55,7 +64,7 @@ async function remoteTree(): Promise<string> {
 }
 
 function explain(run: ActionRun): string {
-  return `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`
+  return `exit ${run.code}\n--- stdout\n${run.shown}\n--- stderr\n${run.stderr}`
 }
 
 describe('deploy against the test host', () => {
@@ -104,7 +113,9 @@ describe('deploy against the test host', () => {
 
     const state = host.state()
     expect(state.site).toMatchObject({ running: true, release: firstRelease })
-    expect(await host.readFile('/etc/systemd/system/commento.service')).toContain('WorkingDirectory=/opt/commento/current')
+    expect(await host.readFile('/etc/systemd/system/commento.service')).toContain(
+      'WorkingDirectory=/opt/commento/current',
+    )
     const link = await host.exec('readlink /opt/commento/current; stat -c %a /opt/commento/current/.env')
     expect(link.stdout).toBe(`releases/${firstRelease}\n600\n`)
     const log = await host.readFile('/opt/commento/deploy.log')
@@ -118,7 +129,7 @@ describe('deploy against the test host', () => {
     expect(first.summary).toMatch(/\| upload \| server \| \d/)
     expect(first.summary).toContain('| tls-chain |')
     expect(first.stdout).toContain('::group::Preflight: docker, compose, systemd, disk')
-    expect(first.stdout).not.toContain('smtp-secret-value-1')
+    expect(first.shown).not.toContain('smtp-secret-value-1')
   })
 
   it('an unchanged redeploy uploads nothing and restarts nothing, but still checks HTTPS', async () => {
@@ -128,7 +139,9 @@ describe('deploy against the test host', () => {
     expect(run.outputs).toMatchObject({ changed: 'false', status: 'healthy', release: firstRelease })
     expect(run.stdout).toContain('upload: skipped')
     const commands = callsSince(from)
-    expect(commands.filter((c) => /^systemctl (start|restart|reload)|compose (up|pull|build)/.test(c))).toEqual([])
+    expect(
+      commands.filter((c) => /^systemctl (start|restart|reload)|compose (up|pull|build)/.test(c)),
+    ).toEqual([])
     expect(run.summary).toContain('| tls-chain |')
   })
 
@@ -145,23 +158,31 @@ describe('deploy against the test host', () => {
     expect(run.summary).toContain('~ COMMENTO_FORBID_NEW_OWNERS (value hidden)')
     expect(run.summary).toContain('~ COMMENTO_SMTP_PASSWORD (value hidden)')
     expect(run.summary).toMatch(/Restart \| yes: reload/)
-    // ::add-mask:: lines are how secrets reach the runner's masking; the runner never shows them.
-    const shown = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'))
-    for (const text of [run.summary, shown.join('\n')]) {
+    for (const text of [run.summary, run.shown]) {
       expect(text).not.toContain('smtp-secret-value-1')
       expect(text).not.toContain('smtp-secret-value-2')
     }
     // Nothing that changes anything ran, and the tree is byte for byte the same.
-    expect(callsSince(from).filter((c) => !/^(docker (version|compose version|volume inspect)|systemctl (is-active|is-enabled))/.test(c))).toEqual([])
+    expect(
+      callsSince(from).filter(
+        (c) => !/^(docker (version|compose version|volume inspect)|systemctl (is-active|is-enabled))/.test(c),
+      ),
+    ).toEqual([])
     expect(await remoteTree()).toBe(before)
   })
 
   let second: ActionRun
   it('a changed deploy dumps the database first, reloads, and records the previous release', async () => {
     const from = host.calls().length
-    second = await deploy({ 'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=true\nCOMMENTO_SMTP_PASSWORD=smtp-secret-value-2' })
+    second = await deploy({
+      'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=true\nCOMMENTO_SMTP_PASSWORD=smtp-secret-value-2',
+    })
     expect({ code: second.code, why: explain(second) }).toMatchObject({ code: 0 })
-    expect(second.outputs).toMatchObject({ changed: 'true', status: 'healthy', 'previous-release': firstRelease })
+    expect(second.outputs).toMatchObject({
+      changed: 'true',
+      status: 'healthy',
+      'previous-release': firstRelease,
+    })
     const commands = callsSince(from)
     const dump = commands.findIndex((c) => c.startsWith('docker compose exec -T postgres pg_dumpall'))
     const reload = commands.indexOf('systemctl reload commento.service')
@@ -176,9 +197,15 @@ describe('deploy against the test host', () => {
   it('mode rollback switches back to the previous release and checks it', async () => {
     const run = await deploy({ mode: 'rollback' })
     expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
-    expect(run.outputs).toMatchObject({ release: firstRelease, 'previous-release': second.outputs.release, status: 'healthy' })
+    expect(run.outputs).toMatchObject({
+      release: firstRelease,
+      'previous-release': second.outputs.release,
+      status: 'healthy',
+    })
     expect(host.state().site.release).toBe(firstRelease)
-    expect(await host.readFile('/opt/commento/deploy.log')).toMatch(/mode=rollback release=r\w+ .*result=healthy\n$/)
+    expect(await host.readFile('/opt/commento/deploy.log')).toMatch(
+      /mode=rollback release=r\w+ .*result=healthy\n$/,
+    )
   })
 
   it('a deploy whose HTTPS check fails is rolled back, and the old release runs again', async () => {
@@ -188,7 +215,9 @@ describe('deploy against the test host', () => {
     expect({ outputs: run.outputs, why: explain(run) }).toMatchObject({
       outputs: { 'rolled-back': 'true', release: firstRelease, status: 'unhealthy' },
     })
-    expect(run.stdout).toMatch(/::error::https:\/\/comments\.test is unhealthy after the deploy: .*Rolled back to the previous release/)
+    expect(run.stdout).toMatch(
+      /::error::https:\/\/comments\.test\/ is unhealthy after the deploy: .*Rolled back to the previous release/,
+    )
     expect(host.state().site).toMatchObject({ release: firstRelease, broken: false })
     expect((await host.exec('readlink /opt/commento/current')).stdout.trim()).toBe(`releases/${firstRelease}`)
     expect(await host.readFile('/opt/commento/deploy.log')).toMatch(/result=rolled-back\n$/)
@@ -215,13 +244,18 @@ describe('connecting', () => {
     const from = host.calls().length
     const run = await deploy({ username: 'deployer', 'private-key': host.keys.deployer.privateKey })
     expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
-    expect(host.calls().slice(from).every((c) => c.uid === 0 && c.sudoUser === 'deployer')).toBe(true)
+    expect(
+      host
+        .calls()
+        .slice(from)
+        .every((c) => c.uid === 0 && c.sudoUser === 'deployer'),
+    ).toBe(true)
   })
 
   it('a user without passwordless sudo gets a message that says how to allow it', async () => {
     const run = await deploy({ username: 'nosudo', 'private-key': host.keys.nosudo.privateKey })
     expect(run.code).toBe(1)
-    expect(run.stdout).toContain("User nosudo cannot run sudo without a password")
+    expect(run.stdout).toContain('User nosudo cannot run sudo without a password')
     expect(run.stdout).toContain('NOPASSWD')
   })
 })
@@ -230,14 +264,16 @@ describe('the deploy lock', () => {
   it('waits up to lock-wait for a live deploy, then fails naming who holds it', async () => {
     // A deploy in progress: a live process named like one, holding the lock.
     await host.exec(
-      "mkdir -p /opt/commento/.deploy.lock && (exec -a commento-deploy sleep 30 </dev/null >/dev/null 2>&1 & echo $! > /tmp/holder.pid) && printf 'pid=%s\\nboot=%s\\nactor=alice\\nrun=https://github.com/owner/blog/actions/runs/7\\nsince=2026-12-04T10:00:00Z\\nrelease=r000000000000\\n' \"$(cat /tmp/holder.pid)\" \"$(cat /proc/sys/kernel/random/boot_id)\" > /opt/commento/.deploy.lock/info",
+      'mkdir -p /opt/commento/.deploy.lock && (exec -a commento-deploy sleep 30 </dev/null >/dev/null 2>&1 & echo $! > /tmp/holder.pid) && printf \'pid=%s\\nboot=%s\\nactor=alice\\nrun=https://github.com/owner/blog/actions/runs/7\\nsince=2026-12-04T10:00:00Z\\nrelease=r000000000000\\n\' "$(cat /tmp/holder.pid)" "$(cat /proc/sys/kernel/random/boot_id)" > /opt/commento/.deploy.lock/info',
     )
     try {
       const started = Date.now()
       const run = await deploy({ 'lock-wait': '2' })
       expect(run.code).toBe(1)
       expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
-      expect(run.stdout).toContain('another deploy holds the lock on /opt/commento: alice (run https://github.com/owner/blog/actions/runs/7')
+      expect(run.stdout).toContain(
+        'another deploy holds the lock on /opt/commento: alice (run https://github.com/owner/blog/actions/runs/7',
+      )
     } finally {
       await host.exec('kill "$(cat /tmp/holder.pid)" || true')
     }
@@ -248,6 +284,8 @@ describe('the deploy lock', () => {
     const run = await deploy()
     expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
     expect(run.stdout).toMatch(/::warning::recovered a stale deploy lock left by alice/)
-    expect((await host.exec('test ! -e /opt/commento/.deploy.lock && echo released')).stdout).toBe('released\n')
+    expect((await host.exec('test ! -e /opt/commento/.deploy.lock && echo released')).stdout).toBe(
+      'released\n',
+    )
   })
 })

@@ -8,7 +8,10 @@ import { node24, repoRoot } from './paths.js'
 
 export interface ActionRun {
   readonly code: number | null
+  /** Everything the action printed, `::add-mask::` commands included. */
   readonly stdout: string
+  /** What a person sees in the runner's log: stdout without the `::add-mask::` commands the runner consumes. */
+  readonly shown: string
   readonly stderr: string
   readonly outputs: Record<string, string>
   readonly summary: string
@@ -39,7 +42,9 @@ export async function runAction(
     const summaryFile = join(dir, 'summary')
     writeFileSync(outputFile, '')
     writeFileSync(summaryFile, '')
-    const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
+    const inputEnv = Object.fromEntries(
+      Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
+    )
     const result = await host.runAsRunner(node24, [join(repoRoot, 'dist', 'index.cjs')], {
       env: {
         // The runner's environment is not the test's: only what a runner sets.
@@ -60,6 +65,10 @@ export async function runAction(
     return {
       code: result.code,
       stdout: result.stdout,
+      shown: result.stdout
+        .split('\n')
+        .filter((line) => !line.startsWith('::add-mask::'))
+        .join('\n'),
       stderr: result.stderr,
       outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
       summary: readFileSync(summaryFile, 'utf8'),

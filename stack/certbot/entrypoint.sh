@@ -209,6 +209,7 @@ main() {
       ;;
     esac
     if $stopping; then break; fi
+    log "next check in $delay s"
     supervised sleep "$delay"
     if $stopping; then break; fi
   done

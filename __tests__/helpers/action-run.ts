@@ -77,3 +77,8 @@ export async function runAction(
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/** Fails with everything the run printed when it did not exit 0. */
+export function expectSuccess(run: ActionRun): void {
+  if (run.code !== 0) throw new Error(`the action exited ${run.code}:\n${run.shown}\n${run.stderr}`)
+}

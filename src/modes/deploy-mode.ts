@@ -60,8 +60,9 @@ async function applyRemotely(
       verify: async (sofar): Promise<Verdict> => {
         site = await deps.checkSite(siteCheckOptions(settings), reporter)
         if (site.status === 'healthy') return 'healthy'
-        // Only a deploy that changed something has something to roll back to.
-        return mode === 'deploy' && settings.rollbackOnFailure && sofar.changed === true
+        // Only a deploy that changed a server which had a release before has something to roll back to.
+        const hadRelease = (sofar.state.current ?? '-') !== '-'
+        return mode === 'deploy' && settings.rollbackOnFailure && sofar.changed === true && hadRelease
           ? 'rollback'
           : 'unhealthy'
       },

@@ -3,6 +3,7 @@
 import { checkSiteLogged } from '../check/logged-site-check.js'
 import type { Mode } from '../inputs/input-definitions.js'
 import type { Settings } from '../inputs/settings.js'
+import { assertDataVolumesExternal } from '../release/data-volumes.js'
 import { packRelease } from '../release/pack-release.js'
 import { postgresEnvLines } from '../release/postgres.js'
 import { defaultStackDir, readStack } from '../release/read-stack.js'
@@ -24,7 +25,11 @@ function sshOf(settings: Settings) {
 
 export const DEPENDENCIES: ModeDependencies = {
   release: {
-    render: (settings) => renderRelease(settings, readStack(defaultStackDir())),
+    render: (settings) => {
+      const release = renderRelease(settings, readStack(defaultStackDir()))
+      assertDataVolumesExternal(release)
+      return release
+    },
     pack: packRelease,
     postgresEnvTemplate: () => postgresEnvLines(PASSWORD_PLACEHOLDER),
   },

@@ -1,13 +1,14 @@
 // Settings (+ the rendered release) → the RemotePlan the script runs. Pure.
 import type { Settings } from '../inputs/settings.js'
+import { DATA_VOLUMES } from '../release/data-volumes.js'
 import { POSTGRES_HOST, POSTGRES_USER } from '../release/postgres.js'
 import { UNIT_COMPOSE_V1, UNIT_COMPOSE_V2 } from '../release/render-release.js'
 import type { RemoteMode, RemotePlan } from './remote-script.js'
 
 /** Names the stack in stack/ uses; a test checks the volumes against the rendered compose file. */
 export const STACK_LAYOUT = {
-  postgresVolume: 'commento_postgres_volume',
-  volumes: ['commento_postgres_volume', 'certbot_etc_volume'],
+  postgresVolume: DATA_VOLUMES[0],
+  volumes: DATA_VOLUMES,
   dbService: POSTGRES_HOST,
   dbUser: POSTGRES_USER,
   unitName: 'commento.service',

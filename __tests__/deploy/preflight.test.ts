@@ -1,0 +1,106 @@
+// Preflight: a server that lacks what the stack needs is told so clearly, before anything changes.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startTestHost, type TestHost, type TestHostOptions } from '../../test-host/test-host.mjs'
+import { createTestPki, type IssuedCertificate, type Pki } from '../../test-host/test-pki.mjs'
+import { expectSuccess, runAction } from '../helpers/action-run.js'
+
+const domain = 'comments.test'
+let pki: Pki
+let leaf: IssuedCertificate
+let pkiDir: string
+
+beforeAll(async () => {
+  pkiDir = mkdtempSync(join(tmpdir(), 'cd-preflight-pki-'))
+  pki = await createTestPki(pkiDir)
+  leaf = await pki.issue({ names: [domain] })
+}, 60_000)
+
+afterAll(() => rmSync(pkiDir, { recursive: true, force: true }))
+
+async function withHost<T>(options: TestHostOptions, work: (host: TestHost) => Promise<T>): Promise<T> {
+  const host = await startTestHost({
+    domain,
+    tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath },
+    ...options,
+  })
+  try {
+    return await work(host)
+  } finally {
+    await host.stop()
+  }
+}
+
+function deploy(host: TestHost, overrides: Record<string, string> = {}) {
+  return runAction(
+    host,
+    {
+      host: domain,
+      'host-key': host.hostKeyLine,
+      'private-key': host.keys.root.privateKey,
+      domain,
+      email: 'admin@example.com',
+      'wait-timeout': '20',
+      ...overrides,
+    },
+    { NODE_EXTRA_CA_CERTS: pki.rootCertPath },
+  )
+}
+
+describe('preflight', () => {
+  it.each<[string, TestHostOptions, RegExp]>([
+    [
+      'no docker',
+      { docker: 'absent' },
+      /The preflight phase failed on the server: Docker is not installed on the server/,
+    ],
+    [
+      'no compose',
+      { compose: 'none' },
+      /The preflight phase failed on the server: Docker Compose is not installed: install the compose plugin/,
+    ],
+    [
+      'no systemd',
+      { systemd: false },
+      /The preflight phase failed on the server: systemd is not the init system on this server/,
+    ],
+  ])('%s: a clear error, and nothing changed on the server', async (_name, options, message) => {
+    await withHost(options, async (host) => {
+      const run = await deploy(host)
+      expect(run.code).toBe(1)
+      expect(run.shown).toMatch(message)
+      expect(run.outputs.changed).toBe('false')
+      expect((await host.exec('ls -A /opt')).stdout).toBe('')
+      expect(
+        host.calls().filter((c) => !/^(docker (version|compose version)|systemctl)/.test(c.command)),
+      ).toEqual([])
+    })
+  })
+
+  it('not enough disk: a clear error before the upload', async () => {
+    await withHost({}, async (host) => {
+      await host.exec('mkdir -p /opt/commento && mount -t tmpfs -o size=1m tmpfs /opt/commento')
+      const run = await deploy(host)
+      expect(run.code).toBe(1)
+      expect(run.shown).toMatch(
+        /not enough free disk space on \/opt\/commento: \d+ KiB free, at least \d+ KiB needed/,
+      )
+      // Only the audit log says that a deploy was attempted.
+      expect((await host.exec('ls -A /opt/commento')).stdout).toBe('deploy.log\n')
+      expect(await host.readFile('/opt/commento/deploy.log')).toMatch(/ result=failed:preflight\n$/)
+    })
+  })
+
+  it('a host with docker-compose v1 only: deploys with the v1 unit, and warns', async () => {
+    await withHost({ compose: 'v1' }, async (host) => {
+      const run = await deploy(host)
+      expectSuccess(run)
+      expect(run.shown).toMatch(/::warning::only Docker Compose v1 \(docker-compose [\d.]+\) is installed/)
+      const unit = await host.readFile('/etc/systemd/system/commento.service')
+      expect(unit).toMatch(/ExecStart=.*docker-compose/)
+      expect(host.calls().some((c) => c.command.startsWith('docker-compose pull'))).toBe(true)
+      expect(run.outputs.status).toBe('healthy')
+    })
+  })
+})

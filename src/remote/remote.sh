@@ -325,6 +325,8 @@ backup_database() {
 }
 
 compose_ps() {
+  # Only Compose v2 prints JSON (the runner compares container ids to tell which services were recreated).
+  [ "$COMPOSE" = "docker compose" ] || return 0
   (cd "$CD_DIR/current" 2>/dev/null && $COMPOSE ps --format json 2>/dev/null) | while IFS= read -r line; do emit "$1" "$line"; done
 }
 

@@ -21,7 +21,6 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
 }
 
-
 function resultLine(input: DeploySummaryInput): string {
   const { outcome, site } = input
   if (outcome.failure) return `❌ failed in the ${outcome.failure.phase} phase`

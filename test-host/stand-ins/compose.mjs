@@ -395,21 +395,26 @@ function prepareVolumes(session, project, state) {
  * @param {readonly string[]} args
  */
 async function up(session, args) {
+  // Flags of a foreground `up` (the article's and the v1 unit's: stop everything when one container
+  // exits) are accepted; the stand-in's containers never exit on their own.
+  const attached = ['--abort-on-container-exit', '--no-color', '--always-recreate-deps', '--no-deps']
+  const common = [
+    '-d',
+    '--detach',
+    '--remove-orphans',
+    '--force-recreate',
+    '--build',
+    '--no-build',
+    '--quiet-pull',
+  ]
   const flags =
     session.version === 'v2'
-      ? [
-          '-d',
-          '--detach',
-          '--wait',
-          '--remove-orphans',
-          '--force-recreate',
-          '--build',
-          '--no-build',
-          '--quiet-pull',
-        ]
-      : ['-d', '--detach', '--remove-orphans', '--force-recreate', '--build', '--no-build', '--quiet-pull']
+      ? [...common, '--wait', '--no-log-prefix', '--attach-dependencies', ...attached]
+      : [...common, ...attached]
   const values =
-    session.version === 'v2' ? ['--wait-timeout', '--pull', '-t', '--timeout'] : ['-t', '--timeout']
+    session.version === 'v2'
+      ? ['--wait-timeout', '--pull', '-t', '--timeout', '--exit-code-from']
+      : ['-t', '--timeout', '--exit-code-from']
   const parsed = options(session.commandLine, args, { flags, values })
   const detached = parsed.flags.has('-d') || parsed.flags.has('--detach')
   if (parsed.flags.has('--wait') && !detached) throw unknownCall(session.commandLine, '--wait without -d')

@@ -46,9 +46,11 @@ export function deploySummaryMarkdown(input: DeploySummaryInput): string {
     ['Changed', outcome.changed === undefined ? 'unknown' : outcome.changed ? 'yes' : 'no'],
   ]
   const action = facts('unit-action').at(-1)
-  if (action) rows.push(['Unit', `systemctl ${action} ${settings.ssh ? 'commento.service' : ''}`.trim()])
-  if (outcome.changed)
+  if (action) rows.push(['Unit', `systemctl ${action} commento.service`])
+  // Compose v1 cannot list its containers as JSON: there the restart recreates everything anyway.
+  if (outcome.changed && outcome.psAfter.length > 0) {
     rows.push(['Recreated services', input.recreated.length ? input.recreated.join(', ') : 'none'])
+  }
   const created = facts('volume-created')
   if (created.length) rows.push(['Volumes created', created.join(', ')])
   const backup = facts('backup').at(-1)

@@ -266,7 +266,8 @@ export async function startTestHost(options = {}) {
   checkMachine()
   const domain = options.domain ?? 'comments.test'
   const docker = options.docker ?? 'present'
-  const compose = options.compose ?? 'v2'
+  // Without docker there is no compose plugin either.
+  const compose = options.compose ?? (docker === 'absent' ? 'none' : 'v2')
   const systemd = options.systemd ?? true
   if (!/^[a-z0-9.-]+$/.test(domain)) throw new Error(`test host: domain "${domain}" is not a host name`)
   if (!['present', 'absent'].includes(docker))

@@ -586,6 +586,40 @@ describe('machine preflight variants', () => {
       expect(result.stdout).toBe(expected)
     },
   )
+
+  it('runs a Type=simple unit (foreground docker-compose v1) under supervision: start, main pid, stop', async () => {
+    const host = hosts[1] as TestHost
+    await host.exec(
+      'mkdir -p /opt/commento/r1 && cd /opt/commento/r1 && ' +
+        "printf 'services:\n  app:\n    image: commento\n  nginx:\n    image: nginx\n' > docker-compose.yml && " +
+        'printf "COMPOSE_PROJECT_NAME=commento\n" > .env && cat > /etc/systemd/system/commento.service',
+      {
+        input:
+          '[Service]\nType=simple\nWorkingDirectory=/opt/commento/r1\n' +
+          'ExecStartPre=-/usr/bin/env docker-compose down --remove-orphans\n' +
+          'ExecStart=/usr/bin/env docker-compose up --remove-orphans --abort-on-container-exit\n' +
+          'ExecStop=/usr/bin/env docker-compose down\n',
+      },
+    )
+    const started = await ssh(
+      host,
+      'root',
+      'systemctl start commento && systemctl show -p ActiveState,SubState,MainPID commento',
+    )
+    expect(started.stdout).toMatch(/^ActiveState=active\nSubState=running\nMainPID=[1-9]\d*\n$/)
+    const http = () =>
+      host.runAsRunner('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${host.domain}/`])
+    expect((await http()).stdout).toBe('301')
+    expect(host.state().projects.commento).toMatchObject({ status: 'up', dir: '/opt/commento/r1' })
+    const mainPid = Number(/MainPID=(\d+)/.exec(started.stdout)?.[1])
+    expect((await host.exec(`tr '\\0' ' ' < /proc/${mainPid}/cmdline`)).stdout).toContain('docker-compose up')
+
+    const stopped = await ssh(host, 'root', 'systemctl stop commento; systemctl is-active commento')
+    expect(stopped.stdout).toBe('inactive\n')
+    expect((await http()).stdout).toBe('000')
+    expect(host.state().projects.commento?.status).toBe('down')
+    expect((await host.exec(`kill -0 ${mainPid}`, { allowFailure: true })).code).not.toBe(0)
+  })
 })
 
 describe('stopping a host', () => {

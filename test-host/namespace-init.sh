@@ -13,8 +13,20 @@ owner_pid=$2
 # shellcheck source=/dev/null
 source "$dir/init.env" # DOMAIN SSH_PORT SYSTEMD DOCKER COMPOSE NODE PROXY_ENTRY HOME_DIRS
 
+# Kills every other process in this network namespace (all of them belong to this host).
+stop_namespace() {
+  local me proc pid
+  me=$(readlink /proc/self/ns/net)
+  for proc in /proc/[0-9]*; do
+    pid=${proc#/proc/}
+    [[ $pid == "$$" || $pid == "$PPID" ]] && continue
+    if [[ $(readlink "$proc/ns/net" 2>/dev/null) == "$me" ]]; then kill -9 "$pid" 2>/dev/null || true; fi
+  done
+}
+
 fail() {
   echo "test host namespace: $*" >&2
+  stop_namespace
   exit 1
 }
 
@@ -37,6 +49,7 @@ private_tmpfs /var/tmp 1777
 private_tmpfs /var/log 0755
 private_tmpfs /usr/local/bin 0755
 private_tmpfs /etc/sudoers.d 0755
+private_tmpfs /var/lib/sudo 0700
 mkdir -p /var/log/nginx
 
 for file in passwd group shadow sudoers hosts; do
@@ -90,10 +103,5 @@ exec >>"$dir/state/init.log" 2>&1 </dev/null
 
 # The watchdog: stop the namespace when its owner is gone.
 while kill -0 "$owner_pid" 2>/dev/null; do sleep 1; done
-me=$(readlink /proc/self/ns/net)
-for proc in /proc/[0-9]*; do
-  pid=${proc#/proc/}
-  [[ $pid == "$$" || $pid == "$PPID" ]] && continue
-  [[ $(readlink "$proc/ns/net" 2>/dev/null) == "$me" ]] && kill -9 "$pid" 2>/dev/null
-done
+stop_namespace
 rm -rf "$dir"

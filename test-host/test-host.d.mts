@@ -20,7 +20,10 @@ export interface TestHostOptions {
   readonly domain?: string
   /** `absent`: no `docker` for `command -v`. Default `present`. */
   readonly docker?: 'present' | 'absent'
-  /** `v2`: `docker compose`; `v1`: only `docker-compose` (and `docker compose` fails like the real client); `none`. Default `v2`. */
+  /**
+   * `v2`: `docker compose`; `v1`: only `docker-compose` (and `docker compose` fails like the real client);
+   * `none`. Default `v2`, or `none` when docker is absent.
+   */
   readonly compose?: 'v2' | 'v1' | 'none'
   /** `false`: no /run/systemd/system, and systemctl fails like on a machine not booted with systemd. Default `true`. */
   readonly systemd?: boolean

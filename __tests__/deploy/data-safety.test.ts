@@ -114,3 +114,108 @@ describe('data safety', () => {
     expect(host.forbiddenCalls()).toEqual([])
   })
 })
+
+describe('adopting an install made by hand from the 2019 article', () => {
+  // The article's files, as its README has users put them in /opt/commento (trimmed to what matters).
+  const articleCompose = `version: '3'
+services:
+  postgres:
+    image: postgres:11
+    environment:
+      POSTGRES_PASSWORD: postgres
+    volumes:
+      - commento_postgres_volume:/var/lib/postgresql/data
+  app:
+    image: registry.gitlab.com/commento/commento
+  nginx:
+    build: ./nginx
+  certbot:
+    build: ./certbot
+volumes:
+  commento_postgres_volume:
+    external: true
+  certbot_etc_volume:
+    external: true
+`
+  const articleUnit = `[Unit]
+Description=Commento
+[Service]
+WorkingDirectory=/opt/commento
+ExecStart=/usr/bin/env docker-compose -p commento up --abort-on-container-exit
+ExecStop=/usr/bin/env docker-compose -p commento down
+[Install]
+WantedBy=multi-user.target
+`
+  let legacy: TestHost
+
+  afterAll(async () => {
+    await legacy?.stop()
+  })
+
+  it('dumps its database first, moves its files aside, keeps its volumes, and takes over', async () => {
+    const leaf = await pki.issue({ names: [domain] })
+    legacy = await startTestHost({
+      domain,
+      compose: 'v1',
+      tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath },
+    })
+    const data = legacy.createVolume('commento_postgres_volume')
+    legacy.createVolume('certbot_etc_volume')
+    await legacy.exec(`echo 11 > ${data}/PG_VERSION && echo comments > ${data}/readers-comments`)
+    await legacy.exec(
+      'mkdir -p /opt/commento/nginx /opt/commento/certbot && cd /opt/commento && echo "FROM nginx:stable-alpine" > nginx/Dockerfile && echo "FROM certbot/certbot:v0.29.1" > certbot/Dockerfile && cat > docker-compose.yml',
+      { input: articleCompose },
+    )
+    await legacy.exec('cat > /opt/commento/commento.service', { input: articleUnit })
+    await legacy.exec(
+      'ln -s /opt/commento/commento.service /etc/systemd/system/commento.service && systemctl daemon-reload && systemctl start commento.service',
+    )
+    // Type=simple: the foreground `docker-compose up` comes up a moment after `systemctl start` returns.
+    for (let i = 0; i < 50 && legacy.state().projects.commento?.status !== 'up'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const journal = await legacy.exec('journalctl -u commento.service --no-pager', { allowFailure: true })
+    if (legacy.state().projects.commento?.status !== 'up')
+      throw new Error(`the article's unit did not start:\n${journal.stdout}`)
+    const from = legacy.calls().length
+
+    const run = await runAction(
+      legacy,
+      {
+        host: domain,
+        'host-key': legacy.hostKeyLine,
+        'private-key': legacy.keys.root.privateKey,
+        domain,
+        email: 'admin@example.com',
+        'postgres-image': 'postgres:11-alpine',
+        'wait-timeout': '20',
+      },
+      { NODE_EXTRA_CA_CERTS: pki.rootCertPath },
+    )
+    expectSuccess(run)
+    const commands = legacy
+      .calls()
+      .slice(from)
+      .map((c) => c.command)
+    const dump = commands.indexOf('docker-compose exec -T postgres pg_dumpall -U postgres')
+    const password = commands.indexOf('docker-compose exec -T postgres psql -v ON_ERROR_STOP=1 -U postgres')
+    const restart = commands.findIndex((c) => /^systemctl (restart|start)/.test(c))
+    expect(dump).toBeGreaterThanOrEqual(0)
+    expect(password).toBeGreaterThan(dump)
+    expect(restart).toBeGreaterThan(password)
+    expect(legacy.forbiddenCalls()).toEqual([])
+
+    const layout = await legacy.exec(
+      'cd /opt/commento && ls -d legacy-*/docker-compose.yml legacy-*/commento.service backups/*-legacy.sql.gz && stat -c %F /etc/systemd/system/commento.service',
+    )
+    expect(layout.stdout).toMatch(
+      /^backups\/\d{8}T\d{6}Z-legacy\.sql\.gz\nlegacy-\d{8}T\d{6}Z\/commento\.service\nlegacy-\d{8}T\d{6}Z\/docker-compose\.yml\nregular file\n$/,
+    )
+    expect(await legacy.readFile(`${data}/readers-comments`)).toBe('comments\n')
+    expect(Object.keys(legacy.state().volumes)).toEqual(
+      expect.arrayContaining(['certbot_etc_volume', 'commento_postgres_volume']),
+    )
+    expect(legacy.state().site.release).toBe(run.outputs.release)
+    expect(run.shown).toContain('legacy-moved: /opt/commento/legacy-')
+  })
+})

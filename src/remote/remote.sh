@@ -143,7 +143,11 @@ preflight() {
   else
     emit fact unit-installed none
   fi
-  legacy_install && emit fact legacy-install "$CD_DIR"
+  LEGACY=0
+  if legacy_install; then
+    LEGACY=1
+    emit fact legacy-install "$CD_DIR"
+  fi
   return 0
 }
 
@@ -167,6 +171,47 @@ check_postgres_major() {
 # An install made by hand from the 2019 article: files in the deploy dir, but no releases/ of ours.
 legacy_install() {
   [ -d "$CD_DIR" ] && [ ! -d "$CD_DIR/releases" ] && [ -n "$(ls -A "$CD_DIR" 2>/dev/null)" ]
+}
+
+# Adopts an install made by hand from the 2019 article (its files in the deploy dir, its Compose
+# project "commento" running from there): dump its database first, hand its database the password
+# this deploy uses, and move its files aside (never delete them). Its data volumes are kept as they are.
+adopt_legacy() {
+  phase adopt
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$CD_DIR/backups" && chmod 700 "$CD_DIR/backups"
+  legacy_compose="$COMPOSE -p commento"
+  dump="$CD_DIR/backups/$stamp-legacy.sql"
+  if (cd "$CD_DIR" && $legacy_compose exec -T "$CD_DB_SERVICE" pg_dumpall -U "$CD_DB_USER") >"$dump.partial" 2>"$OUT" && [ -s "$dump.partial" ]; then
+    { gzip -c "$dump.partial" >"$dump.gz" && chmod 600 "$dump.gz"; } ||
+      fail "cannot write the dump of the existing install to $dump.gz (is the disk full?)"
+    rm -f "$dump.partial"
+    emit fact backup "$dump.gz" "$(wc -c <"$dump.gz")"
+    if [ -n "$CD_PG_ENV_TEMPLATE" ]; then
+      # The article's database has the password "postgres"; from now on it has the generated one.
+      password=$(cat "$CD_DIR/secrets/postgres-password")
+      printf "ALTER USER %s WITH PASSWORD '%s';\n" "$CD_DB_USER" "$password" |
+        (cd "$CD_DIR" && $legacy_compose exec -T "$CD_DB_SERVICE" psql -v ON_ERROR_STOP=1 -U "$CD_DB_USER") >"$OUT" 2>&1 ||
+        fail "cannot set the database password of the existing install; nothing was changed but the dump" "$legacy_compose exec -T $CD_DB_SERVICE psql"
+      emit fact postgres-password adopted
+    fi
+  else
+    rm -f "$dump.partial"
+    if [ "$ACTIVE" = active ]; then
+      fail "the existing install runs, but dumping its database failed; nothing was changed" "$legacy_compose exec -T $CD_DB_SERVICE pg_dumpall -U $CD_DB_USER"
+    fi
+    emit warning "the existing install in $CD_DIR is not running: no database dump was taken; its data volume $CD_PG_VOLUME is kept as it is"
+  fi
+  aside="$CD_DIR/legacy-$stamp"
+  mkdir -m 700 "$aside" || fail "cannot create $aside"
+  for entry in "$CD_DIR"/* "$CD_DIR"/.[!.]*; do
+    [ -e "$entry" ] || [ -L "$entry" ] || continue
+    case ${entry##*/} in
+    .deploy.lock | .lock-new.* | deploy.log | backups | legacy-* | releases | state | secrets) continue ;;
+    esac
+    mv "$entry" "$aside/" || fail "cannot move $entry aside into $aside"
+  done
+  emit fact legacy-moved "$aside"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -405,6 +450,7 @@ deploy() {
   ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
   receive_release
   ensure_volumes
+  [ "$LEGACY" = 1 ] && adopt_legacy
   if [ "$CURRENT" = "$CD_RELEASE" ] && [ "$RUNNING" = "$CD_RELEASE" ] && [ "$ACTIVE" = active ] &&
     [ "$CD_FORCE" != 1 ] && cmp -s "$REL/$UNIT_SOURCE" "$UNIT_PATH"; then
     CHANGED=0

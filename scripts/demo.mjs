@@ -118,9 +118,10 @@ export function inspectMachine() {
  * so), or stop with messages that say what to do.
  * @param {Machine} machine
  * @param {readonly string[]} scriptPackages the packages scripts/install-test-deps.sh installs
+ * @param {{ installed?: boolean }} [options] `installed`: the install script has just run
  * @returns {{ action: 'start' | 'install' | 'stop', messages: string[] }}
  */
-export function preflight(machine, scriptPackages) {
+export function preflight(machine, scriptPackages, options = {}) {
   /** @type {string[]} */
   const problems = []
   const packages = [...new Set(machine.missingTools.map(([, pkg]) => pkg))]
@@ -130,6 +131,10 @@ export function preflight(machine, scriptPackages) {
     if (!machine.hasAptGet) {
       problems.push(
         `The demo needs programs this machine does not have: ${tools}. It installs them with apt-get, which is not here: the demo runs on Debian (or Ubuntu); elsewhere install the equivalents yourself.`,
+      )
+    } else if (options.installed) {
+      problems.push(
+        `scripts/install-test-deps.sh ran, but these programs are still not found: ${tools}. If dpkg says their packages are installed, your PATH lacks /usr/sbin (as after \`su\` without \`-\`): use \`su -\` or sudo.`,
       )
     } else if (!machine.isRoot) {
       problems.push(
@@ -225,6 +230,29 @@ export function trailingOutputs(text) {
   return outputs
 }
 
+/** Stand-in calls that only read: versions, volume and unit state, the compose project's containers. */
+const READ_ONLY_CALL =
+  /^(docker (version|info|inspect|volume (inspect|ls)|compose (version|ps|config|ls|images))|docker-compose (version|ps|config)|systemctl (is-active|is-enabled|is-failed|show|status|cat)|journalctl)( |$)/
+
+/**
+ * What a step did on the server, from the docker and systemctl calls it made there.
+ * @param {readonly string[]} commands the calls' commands, in order
+ * @returns {string[]} lines to print
+ */
+export function serverActivity(commands) {
+  if (commands.length === 0) return ['On the server: no docker or systemctl call.']
+  const changing = commands.filter((command) => !READ_ONLY_CALL.test(command))
+  const calls = `${commands.length} docker/systemctl call${commands.length === 1 ? '' : 's'}`
+  if (changing.length === 0)
+    return [
+      `On the server: ${calls}, all read-only (versions, volume and unit state): no volume, image, container or unit was touched.`,
+    ]
+  return [
+    `On the server: ${calls}; these ${changing.length} changed something:`,
+    ...changing.map((c) => `  ${c}`),
+  ]
+}
+
 /** The outputs a step expected and did not get, as `changed=false (expected true)`. */
 function unmet(/** @type {Record<string, string>} */ expected, /** @type {Record<string, string>} */ got) {
   return Object.entries(expected)
@@ -267,6 +295,9 @@ export async function runDemo({ out, steps = demoSteps, signal }) {
   const { processesInNetns, startTestHost } = await import('../test-host/test-host.mjs')
 
   const workDir = mkdtempSync(join(tmpdir(), 'commento-deploy-demo-'))
+  // Also when the process exits without reaching `finally` (a second Ctrl-C); the test host has its own hook.
+  const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true })
+  process.once('exit', removeWorkDir)
   /** @type {import('../test-host/test-host.d.mts').TestHost | undefined} */
   let host
   /** @type {import('node:child_process').ChildProcess | undefined} */
@@ -322,6 +353,7 @@ export async function runDemo({ out, steps = demoSteps, signal }) {
       say(shownCommand(step.args))
       say()
       const started = Date.now()
+      const callsBefore = host.calls().length
       let text = ''
       const child = host.spawnAsRunner(
         'bash',
@@ -354,6 +386,14 @@ export async function runDemo({ out, steps = demoSteps, signal }) {
       signal?.throwIfAborted()
       const outputs = trailingOutputs(text)
       const seconds = (Date.now() - started) / 1000
+      say()
+      for (const line of serverActivity(
+        host
+          .calls()
+          .slice(callsBefore)
+          .map((call) => call.command),
+      ))
+        say(line)
       const problems =
         code === 0
           ? unmet(step.expect, outputs)
@@ -368,10 +408,10 @@ export async function runDemo({ out, steps = demoSteps, signal }) {
         .join(' ')
       if (problems.length > 0) {
         failure = `Step ${index + 1}/${plan.length} (${step.title}) failed: ${problems.join('; ')}.`
-        say(`\n✗ ${step.title}: ${problems.join('; ')} (${seconds.toFixed(1)} s)`)
+        say(`✗ ${step.title}: ${problems.join('; ')} (${seconds.toFixed(1)} s)`)
         break
       }
-      say(`\n✓ ${step.title}: exit 0, ${shown} (${seconds.toFixed(1)} s)`)
+      say(`✓ ${step.title}: exit 0, ${shown} (${seconds.toFixed(1)} s)`)
     }
   } catch (error) {
     if (!signal?.aborted)
@@ -386,7 +426,8 @@ export async function runDemo({ out, steps = demoSteps, signal }) {
     } catch (error) {
       failure ??= `Stopping the test host failed: ${error instanceof Error ? error.message : String(error)}`
     }
-    rmSync(workDir, { recursive: true, force: true })
+    removeWorkDir()
+    process.removeListener('exit', removeWorkDir)
     const left = [
       ...(netns ? processesInNetns(netns).map((pid) => `process ${pid}`) : []),
       ...[workDir, hostDir].filter((dir) => dir !== undefined && existsSync(dir)),
@@ -415,6 +456,8 @@ export async function runDemo({ out, steps = demoSteps, signal }) {
   return failure ? 1 : 0
 }
 
+const SIGNAL_NUMBERS = /** @type {Record<NodeJS.Signals, number>} */ ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 })
+
 /** `npm run demo`: preflight, install when needed (saying so first), then the demo. */
 async function main() {
   const out = process.stdout
@@ -429,20 +472,25 @@ async function main() {
       )
       return 1
     }
-    check = preflight(inspectMachine(), scriptPackages)
+    check = preflight(inspectMachine(), scriptPackages, { installed: true })
   }
   if (check.action !== 'start') {
     for (const message of check.messages) process.stderr.write(`demo: ${message}\n`)
     return 1
   }
-  out.write(`Node ${execFileSync(node24Path, ['--version']).toString().trim()} runs the tool; `)
-  out.write('nothing needs installing.\n')
+  const version = execFileSync(node24Path, ['--version']).toString().trim()
+  out.write(`Everything the demo needs is here; Node ${version} (node_modules) runs the tool.\n`)
 
   const controller = new AbortController()
   /** @type {NodeJS.Signals | undefined} */
   let caught
   const onSignal = (/** @type {NodeJS.Signals} */ name) => {
-    if (caught) return
+    if (caught) {
+      // A second Ctrl-C (or another signal) while stopping: leave now; the exit hooks still stop the
+      // test host and remove the files.
+      out.write(`\n${name} while stopping: exiting now.\n`)
+      process.exit(128 + SIGNAL_NUMBERS[name])
+    }
     caught = name
     out.write(`\nInterrupted (${name}): stopping the test host and removing the demo's files…\n`)
     controller.abort()
@@ -451,7 +499,7 @@ async function main() {
   for (const name of signals) process.on(name, onSignal)
   const code = await runDemo({ out, signal: controller.signal })
   if (caught) {
-    return 128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[caught] ?? 0)
+    return 128 + SIGNAL_NUMBERS[caught]
   }
   return code
 }

@@ -4,7 +4,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import {
   closeSync,
+  copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -24,6 +26,7 @@ import {
   installScriptPackages,
   preflight,
   runDemo,
+  serverActivity,
   trailingOutputs,
 } from '../../scripts/demo.mjs'
 import { processesInNetns } from '../../test-host/test-host.mjs'
@@ -145,24 +148,30 @@ describe('npm run demo', () => {
     expect(first).toContain('commento-deploy: deploy\n-----------------------')
     expect(first).toMatch(/^Result +✅ deployed and healthy$/m)
     expect(first).toContain('✓ First deploy: exit 0, changed=true status=healthy')
-    expect(trailingOutputs(first.slice(0, first.lastIndexOf('\n✓')))).toMatchObject({
+    expect(trailingOutputs(first.slice(0, first.indexOf('\nOn the server:')))).toMatchObject({
       changed: 'true',
       status: 'healthy',
       url: `https://${DEMO_DOMAIN}/`,
       'previous-release': '',
     })
 
+    expect(first).toMatch(/^On the server: \d+ docker\/systemctl calls; these \d+ changed something:$/m)
+    expect(first).toContain('\n  docker volume create commento_postgres_volume\n')
+    expect(first).toContain('\n  systemctl start commento.service\n')
+
     const redeploy = section(output, titles[1] as string)
     expect(redeploy).toContain('upload: skipped')
     expect(redeploy).toMatch(/^Result +✅ unchanged and healthy$/m)
     expect(redeploy).toContain('✓ Unchanged redeploy: exit 0, changed=false status=healthy')
     expect(redeploy).not.toMatch(/unit-action: (start|restart|reload)/)
+    expect(redeploy).toMatch(/^On the server: \d+ docker\/systemctl calls, all read-only/m)
 
     const plan = section(output, titles[2] as string)
     expect(plan).toContain('$ commento-deploy plan ')
     expect(plan).toContain(`~ ${CHANGED_SETTING} (value hidden)`)
     expect(plan).not.toContain('~ COMMENTO_FORBID_NEW_OWNERS')
     expect(plan).toContain('✓ Plan after a setting change: exit 0, changed=true')
+    expect(plan).toMatch(/^On the server: \d+ docker\/systemctl calls, all read-only/m)
     // The old and the new value of the changed secret are in the files the tool read, never on screen.
     const secret = (env: string) => new RegExp(`^${CHANGED_SETTING}=(.+)$`, 'm').exec(env)?.[1] as string
     expect(secret(COMMENTO_ENV)).not.toBe(secret(CHANGED_COMMENTO_ENV))
@@ -174,6 +183,7 @@ describe('npm run demo', () => {
     expect(check).toContain(`$ commento-deploy check --domain ${DEMO_DOMAIN}`)
     expect(check).toContain(`✅ https://${DEMO_DOMAIN}/ is healthy`)
     expect(check).toContain('✓ Check: exit 0, status=healthy')
+    expect(check).toContain('On the server: no docker or systemctl call.')
 
     const done = section(output, 'Done')
     expect(done).toMatch(/✓ 1\. First deploy +exit 0 +changed=true status=healthy/)
@@ -210,6 +220,43 @@ describe('npm run demo', () => {
     expect(made.netns).toMatch(/^net:\[\d+\]$/)
     expect(leftBehind(made)).toEqual([])
   }, 60_000)
+
+  it('a second signal while stopping exits at once, and the exit hooks still remove everything', async () => {
+    const demo = startDemo('interrupted-twice')
+    await waitFor(
+      'the first deploy to connect',
+      () => readFileSync(demo.log, 'utf8').includes('▸ Connect'),
+      40_000,
+    )
+    // Two different signals, so that the kernel cannot merge them into one: the second comes while the
+    // demo is still stopping after the first.
+    process.kill(-(demo.child.pid as number), 'SIGINT')
+    process.kill(-(demo.child.pid as number), 'SIGTERM')
+    const { code } = await demo.done
+    const output = readFileSync(demo.log, 'utf8')
+    expect({ code, output }).toMatchObject({ code: 143 })
+    expect(output).toContain('SIGTERM while stopping: exiting now.')
+    const made = madeBy(output)
+    expect(made.workDir && existsSync(made.workDir)).toBe(false)
+    // The host's processes were sent SIGKILL on exit; give the kernel a moment to reap them.
+    await waitFor(`nothing left of ${JSON.stringify(made)}`, () => leftBehind(made).length === 0, 3_000)
+  }, 60_000)
+
+  it('says when npm ci has not been run (and dist/ is missing), and starts nothing', () => {
+    const checkout = mkdtempSync(join(logDir, 'checkout-'))
+    mkdirSync(join(checkout, 'scripts'))
+    for (const file of ['demo.mjs', 'install-test-deps.sh']) {
+      copyFileSync(join(repoRoot, 'scripts', file), join(checkout, 'scripts', file))
+    }
+    const run = spawnSync(node24, [join(checkout, 'scripts', 'demo.mjs')], {
+      cwd: checkout,
+      encoding: 'utf8',
+    })
+    expect(run.status).toBe(1)
+    expect(run.stderr).toContain('`npm ci` has not been run here')
+    expect(run.stderr).toContain('dist/cli.cjs, the command-line tool the demo runs, is missing')
+    expect(run.stdout).not.toContain('━━')
+  })
 
   it('a failing step stops the demo, names the step, exits 1, and still cleans up', async () => {
     // The first deploy pins a host key the server does not have: the tool refuses to log in (exit 1).
@@ -304,6 +351,33 @@ describe('demo preflight', () => {
     )
     expect(check.action).toBe('stop')
     expect(check.messages[0]).toContain('ip (iproute2)')
+  })
+
+  it('after the install script ran, names what is still missing instead of installing again', () => {
+    const check = preflight({ ...ready, missingTools: [['ip', 'iproute2']] }, scriptPackages, {
+      installed: true,
+    })
+    expect(check.action).toBe('stop')
+    expect(check.messages[0]).toContain('still not found: ip (iproute2)')
+    expect(check.messages[0]).toContain('PATH lacks /usr/sbin')
+  })
+
+  it('tells calls that change the server from calls that only read', () => {
+    expect(serverActivity([])).toEqual(['On the server: no docker or systemctl call.'])
+    expect(serverActivity(['docker version --format x', 'systemctl is-active commento.service'])[0]).toMatch(
+      /^On the server: 2 docker\/systemctl calls, all read-only/,
+    )
+    expect(
+      serverActivity([
+        'docker compose ps --format json',
+        'docker volume create a',
+        'systemctl reload commento.service',
+      ]),
+    ).toEqual([
+      'On the server: 3 docker/systemctl calls; these 2 changed something:',
+      '  docker volume create a',
+      '  systemctl reload commento.service',
+    ])
   })
 
   it('reads the outputs the tool prints last', () => {

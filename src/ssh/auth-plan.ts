@@ -26,8 +26,10 @@ function passwordPrompter(password: string, attempts: AuthAttempts): KeyboardInt
 }
 
 /**
- * ssh2's authHandler for these settings: first 'none' (to learn what the server accepts), then the key,
- * then the password (as `password`, or through keyboard-interactive when that is all the server offers).
+ * ssh2's authHandler for these settings: the key first, then the password (as `password`, or through
+ * keyboard-interactive when that is all the server offers). With only a password, 'none' goes first, so
+ * the password is sent only by a method the server takes. With a key there is no 'none': a refusal of the
+ * key lists the methods left just as well, and asking first costs a round trip on every connection.
  * Credentials stay in memory: the key is handed to ssh2 as text and never written anywhere.
  */
 export function authHandlerFor(ssh: SshSettings): { handler: AuthHandlerMiddleware; attempts: AuthAttempts } {
@@ -40,13 +42,14 @@ export function authHandlerFor(ssh: SshSettings): { handler: AuthHandlerMiddlewa
   const handler: AuthHandlerMiddleware = (methodsLeft, _partialSuccess, next) => {
     // ssh2 calls with null before the first request, although its types say otherwise.
     if (methodsLeft === null) {
-      next({ type: 'none', username })
-      return
-    }
-    attempts.serverMethods = [...methodsLeft]
+      if (!ssh.privateKey) {
+        next({ type: 'none', username })
+        return
+      }
+    } else attempts.serverMethods = [...methodsLeft]
     while (position < plan.length) {
       const method = plan[position++] as CredentialMethod
-      if (!methodsLeft.includes(method as AuthenticationType)) continue
+      if (methodsLeft !== null && !methodsLeft.includes(method as AuthenticationType)) continue
       // keyboard-interactive is only the way in for a password when the server does not take it directly.
       if (method === 'keyboard-interactive' && attempts.tried.includes('password')) continue
       attempts.tried.push(method)
@@ -86,7 +89,10 @@ export function authFailureMessage(
   const rootNote =
     user === 'root' ? " For root, the server's sshd_config must also allow it (PermitRootLogin)." : ''
   const sentences: string[] = []
-  const refusedKey = attempts.tried.includes('publickey')
+  // A key offered to a server that takes no key at all (it no longer lists publickey) was not refused
+  // for being the wrong key: that case is explained below by what the server does accept.
+  const refusedKey =
+    attempts.tried.includes('publickey') && (attempts.serverMethods?.includes('publickey') ?? true)
   const refusedPassword =
     attempts.tried.includes('password') || attempts.tried.includes('keyboard-interactive')
   if (refusedKey) {

@@ -115,6 +115,47 @@ describe('data safety', () => {
   })
 })
 
+describe('upgrading Postgres when asked (postgres-upgrade)', () => {
+  it('dumps the running database, restores it into a new volume for the new major, and keeps the old volume', async () => {
+    const old = host.createVolume('commento_postgres_volume')
+    await host.exec(`echo 15 > ${old}/PG_VERSION`)
+    const from = host.calls().length
+    const run = await deploy({
+      'postgres-upgrade': 'true',
+      'commento-env': 'COMMENTO_GITLAB_URL=https://upgraded.example.com',
+    })
+    expectSuccess(run)
+    expect(run.shown).toContain('postgres-upgrade: 15 17 commento_postgres_volume_pg17')
+    const commands = host
+      .calls()
+      .slice(from)
+      .map((c) => c.command)
+    const order = [
+      'docker compose exec -T postgres pg_dumpall -U postgres',
+      'docker volume create commento_postgres_volume_pg17',
+      'systemctl stop commento.service',
+      'docker compose up --detach --wait postgres',
+      'docker compose exec -T postgres psql -q -U postgres -d postgres',
+      'systemctl start commento.service',
+    ].map((c) => commands.indexOf(c))
+    expect(order.every((i) => i >= 0)).toBe(true)
+    expect([...order].sort((a, b) => a - b)).toEqual(order)
+    expect(host.state().projects.commento?.restoredBytes).toBeGreaterThan(0)
+    expect(await host.readFile('/opt/commento/state/postgres-volume')).toBe('commento_postgres_volume_pg17\n')
+    expect(await host.readFile('/opt/commento/current/.env')).toMatch(
+      /^POSTGRES_VOLUME=commento_postgres_volume_pg17$/m,
+    )
+    // The old data is untouched.
+    expect(await host.readFile(`${old}/PG_VERSION`)).toBe('15\n')
+    expect((await host.exec('ls /opt/commento/backups')).stdout).toMatch(/-postgres15-upgrade\.sql\.gz\n/)
+    // The next deploy runs on the new volume without asking again.
+    const again = await deploy({ 'commento-env': 'COMMENTO_GITLAB_URL=https://upgraded.example.com' })
+    expectSuccess(again)
+    expect(again.outputs.changed).toBe('false')
+    expect(host.forbiddenCalls()).toEqual([])
+  })
+})
+
 describe('adopting an install made by hand from the 2019 article', () => {
   // The article's files, as its README has users put them in /opt/commento (trimmed to what matters).
   const articleCompose = `version: '3'

@@ -22,6 +22,7 @@ const plan: RemotePlan = {
   postgresEnvTemplate: "POSTGRES_PASSWORD='__CD_GENERATED_PASSWORD__'",
   postgresMajor: 17,
   postgresVolume: 'commento_postgres_volume',
+  postgresUpgrade: false,
   dbService: 'postgres',
   dbUser: 'commento',
   volumes: ['commento_postgres_volume', 'certbot_etc_volume'],

@@ -79,6 +79,12 @@ export const INPUTS: readonly InputDefinition[] = [
     secret: true,
   },
   {
+    name: 'postgres-upgrade',
+    description:
+      'When the database volume was written by another Postgres major than postgres-image: dump the database and restore it into a new volume for the new major (the old volume is kept untouched), instead of stopping.',
+    default: 'false',
+  },
+  {
     name: 'staging',
     description: "Use Let's Encrypt's staging environment (untrusted test certificates).",
     default: 'false',

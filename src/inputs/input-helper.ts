@@ -108,6 +108,7 @@ export function parseInputs(source: InputSource, env: NodeJS.ProcessEnv = proces
     postgresImage,
     commentoEnv: Object.freeze([...env_.settings]),
     ...(postgresPassword ? { postgresPassword } : {}),
+    postgresUpgrade: bool('postgres-upgrade'),
     staging: bool('staging'),
     force: bool('force'),
     keepReleases: int('keep-releases', 1, 100),

@@ -44,6 +44,8 @@ export interface Settings {
   readonly postgresImage: string
   readonly commentoEnv: readonly CommentoSetting[]
   readonly postgresPassword?: string
+  /** Move the data to a new volume by dump and restore when the Postgres major changes. */
+  readonly postgresUpgrade: boolean
   readonly staging: boolean
   readonly force: boolean
   readonly keepReleases: number

@@ -59,6 +59,7 @@ export function remotePlanFor(
     postgresEnvTemplate: settings.postgresPassword === undefined ? postgresEnvTemplate.trimEnd() : '',
     ...(major === undefined ? {} : { postgresMajor: major }),
     postgresVolume: STACK_LAYOUT.postgresVolume,
+    postgresUpgrade: mode === 'deploy' && settings.postgresUpgrade,
     volumes: STACK_LAYOUT.volumes,
     dbService: STACK_LAYOUT.dbService,
     dbUser: STACK_LAYOUT.dbUser,

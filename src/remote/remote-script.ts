@@ -19,6 +19,8 @@ export interface RemotePlan {
   /** The Postgres major of postgres-image, when its tag says it; a data volume of another major stops the deploy. */
   readonly postgresMajor?: number
   readonly postgresVolume: string
+  /** Dump and restore into a new volume when the data volume's major differs (deploy). */
+  readonly postgresUpgrade: boolean
   readonly dbService: string
   readonly dbUser: string
   readonly volumes: readonly string[]
@@ -88,6 +90,7 @@ export function scriptParameters(plan: RemotePlan): string {
     ['CD_PG_ENV_TEMPLATE', plan.postgresEnvTemplate],
     ['CD_PG_MAJOR', plan.postgresMajor === undefined ? '' : String(plan.postgresMajor)],
     ['CD_PG_VOLUME', plan.postgresVolume],
+    ['CD_PG_UPGRADE', flag(plan.postgresUpgrade)],
     ['CD_DB_SERVICE', plan.dbService],
     ['CD_DB_USER', plan.dbUser],
     ['CD_VOLUMES', plan.volumes.join(' ')],

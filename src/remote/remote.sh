@@ -26,6 +26,8 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
 OUT=$(mktemp) || exit 70
+UPGRADE_FROM=
+UPGRADING=0
 PHASE=start
 LOCK="$CD_DIR/.deploy.lock"
 LOCK_OWNED=0
@@ -129,6 +131,9 @@ preflight() {
   emit fact disk-free-kb "$free_kb"
   [ "$CD_MODE" = deploy ] && [ "$free_kb" -lt "$CD_DISK_NEEDED_KB" ] &&
     fail "not enough free disk space on $probe: $free_kb KiB free, at least $CD_DISK_NEEDED_KB KiB needed for the release and a database dump"
+  PG_VOLUME=$(cat "$CD_DIR/state/postgres-volume" 2>/dev/null || :)
+  [ -n "$PG_VOLUME" ] || PG_VOLUME=$CD_PG_VOLUME
+  TARGET_PG_VOLUME=$PG_VOLUME
   check_postgres_major
   CURRENT=$(release_of current)
   PREVIOUS=$(release_of previous)
@@ -154,7 +159,7 @@ preflight() {
 # The data volume written by another Postgres major does not start: stop before touching anything.
 check_postgres_major() {
   [ -n "$CD_PG_MAJOR" ] || return 0
-  mountpoint=$(docker volume inspect --format '{{ .Mountpoint }}' "$CD_PG_VOLUME" 2>/dev/null) || return 0
+  mountpoint=$(docker volume inspect --format '{{ .Mountpoint }}' "$PG_VOLUME" 2>/dev/null) || return 0
   found=
   for f in "$mountpoint/PG_VERSION" "$mountpoint/data/PG_VERSION" "$mountpoint"/*/docker/PG_VERSION; do
     if [ -f "$f" ]; then
@@ -165,7 +170,18 @@ check_postgres_major() {
   [ -n "$found" ] || return 0
   emit fact postgres-data-major "$found"
   [ "$found" = "$CD_PG_MAJOR" ] && return 0
-  fail "the database volume $CD_PG_VOLUME was written by Postgres $found, but postgres-image runs Postgres $CD_PG_MAJOR, which cannot open it. Nothing was changed. Either keep Postgres $found (set postgres-image to postgres:$found-alpine), or upgrade with a dump and restore (docs/postgres-upgrade.md)"
+  if [ "$CD_PG_UPGRADE" = 1 ]; then
+    UPGRADE_FROM=$found
+    TARGET_PG_VOLUME="${CD_PG_VOLUME}_pg$CD_PG_MAJOR"
+    emit fact postgres-upgrade "$found" "$CD_PG_MAJOR" "$TARGET_PG_VOLUME"
+    return 0
+  fi
+  message="the database volume $PG_VOLUME was written by Postgres $found, but postgres-image runs Postgres $CD_PG_MAJOR, which cannot open it. Nothing was changed. Either keep Postgres $found (set postgres-image to postgres:$found-alpine), or upgrade with a dump and restore: set postgres-upgrade: true and the deploy does it, keeping the old volume (docs/postgres-upgrade.md)"
+  if [ "$CD_MODE" = plan ]; then
+    emit warning "$message"
+    return 0
+  fi
+  fail "$message"
 }
 
 # An install made by hand from the 2019 article: files in the deploy dir, but no releases/ of ours.
@@ -212,6 +228,47 @@ adopt_legacy() {
     mv "$entry" "$aside/" || fail "cannot move $entry aside into $aside"
   done
   emit fact legacy-moved "$aside"
+}
+
+# The release's .env names the data volume when it is not the default one (after a Postgres upgrade).
+pin_postgres_volume() {
+  env_file="$1/.env"
+  [ "$TARGET_PG_VOLUME" = "$CD_PG_VOLUME" ] && ! grep -q '^POSTGRES_VOLUME=' "$env_file" 2>/dev/null && return 0
+  grep -v '^POSTGRES_VOLUME=' "$env_file" >"$env_file.new"
+  printf 'POSTGRES_VOLUME=%s\n' "$TARGET_PG_VOLUME" >>"$env_file.new"
+  { chmod 600 "$env_file.new" && mv -f "$env_file.new" "$env_file"; } || fail "cannot write $env_file"
+}
+
+# A Postgres major upgrade, first half: dump the running database and create the new, empty volume.
+# The old volume is never touched: rolling back means using it again.
+prepare_postgres_upgrade() {
+  phase upgrade
+  [ "$COMPOSE" = "docker compose" ] || fail "postgres-upgrade needs the Docker Compose v2 plugin (docker compose); install it, or keep postgres-image at Postgres $UPGRADE_FROM"
+  { [ "$ACTIVE" = active ] && [ -n "$RUNNING" ] && [ -d "$CD_DIR/releases/$RUNNING" ]; } ||
+    fail "the Postgres upgrade dumps the running database, but the stack is not running: start it with the old postgres-image (systemctl start $CD_UNIT), then deploy again"
+  if mountpoint=$(docker volume inspect --format '{{ .Mountpoint }}' "$TARGET_PG_VOLUME" 2>/dev/null) && [ -n "$(ls -A "$mountpoint" 2>/dev/null)" ]; then
+    fail "the volume $TARGET_PG_VOLUME for Postgres $CD_PG_MAJOR already holds data; nothing was changed. Look at it (docker volume inspect $TARGET_PG_VOLUME); the upgrade only restores into an empty volume"
+  fi
+  mkdir -p "$CD_DIR/backups" && chmod 700 "$CD_DIR/backups"
+  UPGRADE_DUMP="$CD_DIR/backups/$(date -u +%Y%m%dT%H%M%SZ)-postgres$UPGRADE_FROM-upgrade.sql.gz"
+  { (cd "$CD_DIR/releases/$RUNNING" && $COMPOSE exec -T "$CD_DB_SERVICE" pg_dumpall -U "$CD_DB_USER") >"$UPGRADE_DUMP.sql" 2>"$OUT" && [ -s "$UPGRADE_DUMP.sql" ]; } ||
+    { rm -f "$UPGRADE_DUMP.sql"; fail "dumping the Postgres $UPGRADE_FROM database failed; nothing was changed" "$COMPOSE exec -T $CD_DB_SERVICE pg_dumpall -U $CD_DB_USER"; }
+  { gzip -c "$UPGRADE_DUMP.sql" >"$UPGRADE_DUMP" && chmod 600 "$UPGRADE_DUMP"; } || fail "cannot write $UPGRADE_DUMP (is the disk full?)"
+  rm -f "$UPGRADE_DUMP.sql"
+  emit fact backup "$UPGRADE_DUMP" "$(wc -c <"$UPGRADE_DUMP")"
+  docker volume inspect "$TARGET_PG_VOLUME" >/dev/null 2>&1 || step "creating volume $TARGET_PG_VOLUME" docker volume create "$TARGET_PG_VOLUME"
+  UPGRADING=1
+}
+
+# Second half, with the new release current: the old stack stopped, the new Postgres started alone on
+# the empty volume, the dump restored into it, then the whole stack started.
+restore_for_upgrade() {
+  systemctl stop "$CD_UNIT" >"$OUT" 2>&1 || return 1
+  (cd "$CD_DIR/current/" && docker compose up --detach --wait "$CD_DB_SERVICE") >"$OUT" 2>&1 || return 1
+  gzip -dc "$UPGRADE_DUMP" | (cd "$CD_DIR/current/" && docker compose exec -T "$CD_DB_SERVICE" psql -q -U "$CD_DB_USER" -d postgres) >"$OUT" 2>&1 || return 1
+  emit fact postgres-restored "$TARGET_PG_VOLUME"
+  printf '%s\n' "$TARGET_PG_VOLUME" >"$CD_DIR/state/postgres-volume"
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -383,7 +440,10 @@ apply_release() {
   emit fact current "$1"
   phase restart
   compose_ps ps-before
-  if [ "$ACTIVE" != active ]; then action=start; elif [ "$UNIT_CHANGED" = 1 ]; then action=restart; else action=reload; fi
+  if [ "$UPGRADING" = 1 ]; then
+    action=start
+    restore_for_upgrade || return 1
+  elif [ "$ACTIVE" != active ]; then action=start; elif [ "$UNIT_CHANGED" = 1 ]; then action=restart; else action=reload; fi
   emit fact unit-action "$action"
   if ! systemctl "$action" "$CD_UNIT" >"$OUT" 2>&1; then
     return 1
@@ -403,6 +463,13 @@ roll_back() {
     return 1
   fi
   ACTIVE=active
+  if [ "$UPGRADING" = 1 ]; then
+    # Back to the old volume, which the upgrade never touched.
+    UPGRADING=0
+    if [ "$PG_VOLUME" = "$CD_PG_VOLUME" ]; then rm -f "$CD_DIR/state/postgres-volume"; else printf '%s\n' "$PG_VOLUME" >"$CD_DIR/state/postgres-volume"; fi
+    systemctl stop "$CD_UNIT" >/dev/null 2>&1
+    ACTIVE=inactive
+  fi
   if ! apply_release "$CURRENT"; then
     emit fact rollback failed
     return 1
@@ -457,6 +524,7 @@ deploy() {
   RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
   ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
   receive_release
+  pin_postgres_volume "$REL"
   ensure_volumes
   [ "$LEGACY" = 1 ] && adopt_legacy
   if [ "$CURRENT" = "$CD_RELEASE" ] && [ "$RUNNING" = "$CD_RELEASE" ] && [ "$ACTIVE" = active ] &&
@@ -467,7 +535,7 @@ deploy() {
     CHANGED=1
     emit changed 1
     prepare_images
-    backup_database
+    if [ -n "$UPGRADE_FROM" ]; then prepare_postgres_upgrade; else backup_database; fi
     if ! apply_release "$CD_RELEASE"; then
       cp "$OUT" "$OUT.restart"
       if [ "$CD_ROLLBACK" = 1 ] && roll_back; then

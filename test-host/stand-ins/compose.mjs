@@ -415,11 +415,16 @@ async function up(session, args) {
     session.version === 'v2'
       ? ['--wait-timeout', '--pull', '-t', '--timeout', '--exit-code-from']
       : ['-t', '--timeout', '--exit-code-from']
-  const parsed = options(session.commandLine, args, { flags, values })
+  const parsed = options(session.commandLine, args, { flags, values, positional: 'services' })
   const detached = parsed.flags.has('-d') || parsed.flags.has('--detach')
   if (parsed.flags.has('--wait') && !detached) throw unknownCall(session.commandLine, '--wait without -d')
   const project = load(session)
-  const names = Object.keys(project.services)
+  // `up SERVICE...` starts only those (as compose does, with their dependencies left to the caller).
+  const selected = parsed.rest
+  for (const name of selected) {
+    if (!(name in project.services)) throw new StandInError(`no such service: ${name}`, 1)
+  }
+  const names = selected.length > 0 ? selected : Object.keys(project.services)
   if (names.length === 0) throw new StandInError('no service selected', 1)
   const forceBuild = parsed.flags.has('--build')
   const known = session.context.store.read().images
@@ -449,8 +454,12 @@ async function up(session, args) {
       services[name] = { container, hash }
       lines.push({ container, service: name, status })
     }
+    // With services named, the others are left as they are: not orphans.
+    if (selected.length > 0 && previous && previous.status !== 'down') {
+      for (const [name, service] of Object.entries(previous.services)) services[name] ??= service
+    }
     const orphans =
-      previous && previous.status !== 'down'
+      selected.length === 0 && previous && previous.status !== 'down'
         ? Object.keys(previous.services).filter((s) => !(s in services))
         : []
     const removedOrphans = parsed.flags.has('--remove-orphans') ? orphans : []
@@ -458,8 +467,10 @@ async function up(session, args) {
     for (const orphan of orphans) {
       if (!removedOrphans.includes(orphan)) services[orphan] = /** @type {any} */ (previous?.services[orphan])
     }
-    const broken = state.breakSiteOnNextUp
-    state.breakSiteOnNextUp = false
+    // The site plays nginx: it changes only when an up includes the web server.
+    const touchesSite = names.some((name) => isWebServer(name))
+    const broken = touchesSite ? state.breakSiteOnNextUp : state.site.broken
+    if (touchesSite) state.breakSiteOnNextUp = false
     state.projects[project.name] = {
       status: 'up',
       dir: project.dir,
@@ -467,14 +478,18 @@ async function up(session, args) {
       services,
       upCount: (previous?.upCount ?? 0) + 1,
       updatedAt: new Date().toISOString(),
+      // What was restored into the database stays counted (the data lives in the volume, not the container).
+      ...(previous?.restoredBytes ? { restoredBytes: previous.restoredBytes } : {}),
     }
     const siteWasRunning = state.site.running
-    state.site = {
-      running: true,
-      project: project.name,
-      release: basename(project.dir),
-      broken,
-      generation: state.site.generation + 1,
+    if (touchesSite) {
+      state.site = {
+        running: true,
+        project: project.name,
+        release: basename(project.dir),
+        broken,
+        generation: state.site.generation + 1,
+      }
     }
     return {
       lines,

@@ -11,6 +11,7 @@ export function settingsFor(overrides: Partial<Settings> = {}): Settings {
     commentoImage: 'registry.gitlab.com/commento/commento:v1.8.0',
     postgresImage: 'postgres:17-alpine',
     commentoEnv: [],
+    postgresUpgrade: false,
     staging: false,
     force: false,
     keepReleases: 5,

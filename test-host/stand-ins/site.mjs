@@ -52,6 +52,8 @@ export function siteConfig(host, content) {
         `    server_name ${host.domain};`,
         `    ssl_certificate ${host.tls.fullchainPath};`,
         `    ssl_certificate_key ${host.tls.keyPath};`,
+        // As stack/nginx/tls.conf: nginx 1.22's default leaves out TLS 1.3, whose handshake is a round trip shorter.
+        '    ssl_protocols TLSv1.2 TLSv1.3;',
         `    add_header X-Commento-Release ${quoted(content.release)} always;`,
         ...(content.broken
           ? ['    location / { return 502; }']

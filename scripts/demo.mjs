@@ -59,9 +59,6 @@ export const DEMO_TOOLS = [
   ['openssl', 'openssl'],
 ]
 
-/** Directories the test host hides behind a tmpfs inside its namespace (see test-host/namespace-init.sh). */
-const HIDDEN_BY_TEST_HOST = /^\/(root|home|tmp|opt|run)(\/|$)/
-
 /** The `packages=(...)` list of scripts/install-test-deps.sh. @param {string} scriptText */
 export function installScriptPackages(scriptText) {
   const list = /^packages=\(([^)]*)\)/m.exec(scriptText)?.[1]
@@ -89,27 +86,17 @@ function findTool(tool) {
 /**
  * What the machine has, as the preflight needs it.
  * @typedef {{ isRoot: boolean, missingTools: Array<readonly [string, string]>, hasAptGet: boolean,
- *   hasNode24: boolean, hasCli: boolean, hiddenPaths: string[] }} Machine
+ *   hasNode24: boolean, hasCli: boolean }} Machine
  */
 
 /** @returns {Machine} */
 export function inspectMachine() {
-  const real = (/** @type {string} */ path) => {
-    try {
-      return realpathSync(path)
-    } catch {
-      return path
-    }
-  }
   return {
     isRoot: process.getuid?.() === 0,
     missingTools: DEMO_TOOLS.filter(([tool]) => !findTool(tool)),
     hasAptGet: findTool('apt-get'),
     hasNode24: existsSync(node24Path),
     hasCli: existsSync(cliPath),
-    hiddenPaths: [...new Set([real(repoRoot), real(process.execPath)])].filter((p) =>
-      HIDDEN_BY_TEST_HOST.test(p),
-    ),
   }
 }
 
@@ -155,11 +142,6 @@ export function preflight(machine, scriptPackages, options = {}) {
   if (!machine.hasCli) {
     problems.push(
       'dist/cli.cjs, the command-line tool the demo runs, is missing: run `npm run build`, then `npm run demo`.',
-    )
-  }
-  for (const path of machine.hiddenPaths) {
-    problems.push(
-      `${path} is under /root, /home, /tmp, /opt or /run, which the test host replaces with empty directories inside its namespace, so its programs would not be found there. Put the repository (and the Node that runs npm) elsewhere, e.g. /srv/commento-deploy, and run the demo from there.`,
     )
   }
   if (problems.length > 0) return { action: 'stop', messages: problems }

@@ -11,7 +11,7 @@ set -euo pipefail
 dir=$1
 owner_pid=$2
 # shellcheck source=/dev/null
-source "$dir/init.env" # DOMAIN SSH_PORT SYSTEMD DOCKER COMPOSE NODE PROXY_ENTRY HOME_DIRS
+source "$dir/init.env" # DOMAIN SSH_PORT SYSTEMD DOCKER COMPOSE MNT NODE_SRC_DIR REPO_SRC_DIR NODE PROXY_ENTRY HOME_DIRS
 
 # Kills every other process in this network namespace (all of them belong to this host).
 stop_namespace() {
@@ -35,6 +35,13 @@ ip link set lo up || fail "ip link set lo up failed (is iproute2 installed?)"
 private_tmpfs() { # PATH MODE
   mount -t tmpfs -o "mode=$2,size=512m" test-host "$1" || fail "cannot mount a tmpfs over $1"
 }
+
+# This repository and the node binary, read-only, where the stand-ins find them once the tmpfs below hide
+# the folders a checkout may live in (test-host.mjs, mountsFor).
+for pair in "$NODE_SRC_DIR:$MNT/node" "$REPO_SRC_DIR:$MNT/repo"; do
+  mount --bind "${pair%%:*}" "${pair#*:}" || fail "cannot bind ${pair%%:*} to ${pair#*:}"
+  mount -o remount,bind,ro "${pair#*:}" || fail "cannot make ${pair#*:} read-only"
+done
 
 private_tmpfs /run 0755
 mkdir -m 0755 /run/sshd /run/lock
@@ -105,3 +112,6 @@ exec >>"$dir/state/init.log" 2>&1 </dev/null
 while kill -0 "$owner_pid" 2>/dev/null; do sleep 1; done
 stop_namespace
 rm -rf "$dir"
+# The read-only binds first, then their (now empty) mount points: rmdir never removes content.
+umount "$MNT/node" "$MNT/repo" 2>/dev/null || true
+rmdir "$MNT/node" "$MNT/repo" "$MNT" 2>/dev/null || true

@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   accountFiles,
@@ -91,10 +91,23 @@ function checkMachine() {
         'run scripts/install-test-deps.sh',
     )
   }
-  for (const path of [process.execPath, here]) {
-    if (/^\/(root|home|tmp|opt|run)(\/|$)/.test(path)) {
-      throw new Error(`test host: ${path} is under a directory the host hides behind a tmpfs; move it`)
-    }
+}
+
+/**
+ * Where the namespace sees this repository and the node binary. The namespace hides /root, /home, /tmp, /opt,
+ * /run and /usr/local/bin behind tmpfs, and a checkout or node may live there (a clone in /tmp, a node
+ * in node_modules under /root): namespace-init.sh binds both, read-only, to this folder beside the
+ * host's dir (not inside it, so that removing the dir from inside the namespace never reaches them).
+ * @param {string} dir
+ */
+function mountsFor(dir) {
+  const mnt = `${dir}-mnt`
+  return {
+    mnt,
+    node: join(mnt, 'node', basename(process.execPath)),
+    /** The repository (bound whole: the stand-ins import packages from its node_modules). */
+    repo: join(mnt, 'repo'),
+    code: join(mnt, 'repo', basename(here)),
   }
 }
 
@@ -287,6 +300,9 @@ export async function startTestHost(options = {}) {
   const ports = proxied ? INNER_PORTS : { ssh: 22, http: 80, https: 443 }
 
   const dir = makeHostDir()
+  const inside = mountsFor(dir)
+  mkdirSync(join(inside.mnt, 'node'), { recursive: true })
+  mkdirSync(inside.repo, { recursive: true })
   try {
     const paths = {
       etc: join(dir, 'etc'),
@@ -335,8 +351,8 @@ export async function startTestHost(options = {}) {
         join(paths.bin, program),
         standInWrapper({
           program,
-          node: process.execPath,
-          entry: join(here, 'stand-ins', 'main.mjs'),
+          node: inside.node,
+          entry: join(inside.code, 'stand-ins', 'main.mjs'),
           stateDir: paths.state,
         }),
         { mode: 0o755 },
@@ -382,8 +398,11 @@ export async function startTestHost(options = {}) {
         `SYSTEMD=${systemd ? 1 : 0}`,
         `DOCKER=${docker}`,
         `COMPOSE=${compose}`,
-        `NODE=${process.execPath}`,
-        `PROXY_ENTRY=${proxied ? join(here, 'tcp-proxy.mjs') : ''}`,
+        `MNT=${inside.mnt}`,
+        `NODE_SRC_DIR=${dirname(process.execPath)}`,
+        `REPO_SRC_DIR=${dirname(here)}`,
+        `NODE=${inside.node}`,
+        `PROXY_ENTRY=${proxied ? join(inside.code, 'tcp-proxy.mjs') : ''}`,
         `HOME_DIRS="${homeDirs.join(' ')}"`,
         '',
       ].join('\n'),
@@ -424,6 +443,7 @@ export async function startTestHost(options = {}) {
     return host
   } catch (error) {
     rmSync(dir, { recursive: true, force: true })
+    rmSync(mountsFor(dir).mnt, { recursive: true, force: true })
     throw error
   }
 }
@@ -819,9 +839,13 @@ export class TestHost {
     writeFileSync(hostJson, `${JSON.stringify(config, null, 2)}\n`)
     // nginx re-reads its certificates (and adds the 443 server for a first one) on reload.
     if (this.store.read().site.running) {
-      await this.runInside([process.execPath, join(here, 'stand-ins', 'reload-site.mjs'), this.paths.state], {
-        timeoutMs: 15_000,
-      })
+      const inside = mountsFor(this.dir)
+      await this.runInside(
+        [inside.node, join(inside.code, 'stand-ins', 'reload-site.mjs'), this.paths.state],
+        {
+          timeoutMs: 15_000,
+        },
+      )
     }
   }
 
@@ -842,6 +866,8 @@ export class TestHost {
       }
     }
     rmSync(this.dir, { recursive: true, force: true })
+    // Empty mount points here: the binds exist only inside the namespace, which is gone.
+    rmSync(mountsFor(this.dir).mnt, { recursive: true, force: true })
   }
 
   async stop() {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTestHost, type TestHost } from '../../test-host/test-host.mjs'
 import { createTestPki, type Pki } from '../../test-host/test-pki.mjs'
-import { type ActionRun, runAction } from '../helpers/action-run.js'
+import { type ActionRun, expectSuccess, runAction } from '../helpers/action-run.js'
 
 const domain = 'comments.test'
 let host: TestHost
@@ -75,7 +75,7 @@ describe('deploy against the test host', () => {
     const channelsBefore = host.sshChannelCount()
     const connectionsBefore = host.sshConnectionCount()
     first = await deploy()
-    expect({ code: first.code, why: explain(first) }).toMatchObject({ code: 0 })
+    expectSuccess(first)
     firstRelease = first.outputs.release as string
     expect(firstRelease).toMatch(/^r[0-9a-f]{12}$/)
     expect(first.outputs).toMatchObject({
@@ -135,7 +135,7 @@ describe('deploy against the test host', () => {
   it('an unchanged redeploy uploads nothing and restarts nothing, but still checks HTTPS', async () => {
     const from = host.calls().length
     const run = await deploy()
-    expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
+    expectSuccess(run)
     expect(run.outputs).toMatchObject({ changed: 'false', status: 'healthy', release: firstRelease })
     expect(run.stdout).toContain('upload: skipped')
     const commands = callsSince(from)
@@ -152,7 +152,7 @@ describe('deploy against the test host', () => {
       mode: 'plan',
       'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=true\nCOMMENTO_SMTP_PASSWORD=smtp-secret-value-2',
     })
-    expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
+    expectSuccess(run)
     expect(run.outputs).toMatchObject({ changed: 'true', 'previous-release': firstRelease })
     expect(run.outputs.release).not.toBe(firstRelease)
     expect(run.summary).toContain('~ COMMENTO_FORBID_NEW_OWNERS (value hidden)')
@@ -177,7 +177,7 @@ describe('deploy against the test host', () => {
     second = await deploy({
       'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=true\nCOMMENTO_SMTP_PASSWORD=smtp-secret-value-2',
     })
-    expect({ code: second.code, why: explain(second) }).toMatchObject({ code: 0 })
+    expectSuccess(second)
     expect(second.outputs).toMatchObject({
       changed: 'true',
       status: 'healthy',
@@ -196,7 +196,7 @@ describe('deploy against the test host', () => {
 
   it('mode rollback switches back to the previous release and checks it', async () => {
     const run = await deploy({ mode: 'rollback' })
-    expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
+    expectSuccess(run)
     expect(run.outputs).toMatchObject({
       release: firstRelease,
       'previous-release': second.outputs.release,
@@ -243,7 +243,7 @@ describe('connecting', () => {
   it('works as a user with passwordless sudo', async () => {
     const from = host.calls().length
     const run = await deploy({ username: 'deployer', 'private-key': host.keys.deployer.privateKey })
-    expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
+    expectSuccess(run)
     expect(
       host
         .calls()
@@ -282,7 +282,7 @@ describe('the deploy lock', () => {
   it('recovers a lock whose deploy died, with a warning', async () => {
     // The holder above is dead now: its lock is stale.
     const run = await deploy()
-    expect({ code: run.code, why: explain(run) }).toMatchObject({ code: 0 })
+    expectSuccess(run)
     expect(run.stdout).toMatch(/::warning::recovered a stale deploy lock left by alice/)
     expect((await host.exec('test ! -e /opt/commento/.deploy.lock && echo released')).stdout).toBe(
       'released\n',

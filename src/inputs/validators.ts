@@ -162,6 +162,8 @@ export function parseEmail(input: string, raw: string): string {
   ) {
     throw invalid(input, raw, `${expected}; the part before '@' has characters an address cannot have`)
   }
+  // certbot gets it as `--email VALUE`: a value that starts like an option would be read as one.
+  if (local.startsWith('-')) throw invalid(input, raw, `${expected}; it must not start with '-'`)
   const domain = parseDnsName(input, value.slice(at + 1), expected)
   if (!domain.includes('.'))
     throw invalid(input, raw, `${expected}; the domain after '@' needs at least two labels`)

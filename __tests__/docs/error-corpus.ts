@@ -1,13 +1,20 @@
 // The messages a newcomer meets, produced by the real code: bad inputs (the action's and the command
 // line's), SSH failures. README.md's troubleshooting table must list every one of them, and every row of
 // that table must match one of them (readme.test.ts). A module that adds messages adds cases here.
+
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { parseCommandLine } from '../../src/cli.js'
 import { parseInputs } from '../../src/inputs/input-helper.js'
+import { remoteFailureMessage } from '../../src/modes/remote-session.js'
+import { emptyOutcome } from '../../src/remote/remote-events.js'
+import type { RemotePlan } from '../../src/remote/remote-script.js'
 import type { Reporter } from '../../src/report/reporter.js'
 import { authFailureMessage } from '../../src/ssh/auth-plan.js'
 import { connectSsh } from '../../src/ssh/connect-ssh.js'
 import { hostKeyMismatchMessage, hostKeyUnknownMessage } from '../../src/ssh/host-key-check.js'
+import { repoRoot } from '../helpers/paths.js'
 import { type KeyPair, makeKeyPair } from '../helpers/ssh-keys.js'
 
 export interface CorpusMessage {
@@ -113,11 +120,46 @@ async function freePort(): Promise<number> {
   return address.port
 }
 
+/**
+ * The server side's failures, as the runner reports them: every `fail "…"` and `step "…"` of remote.sh
+ * (shell expansions filled with a sample value), through remoteFailureMessage; and the runner's own
+ * readings of a remote run that ended early (sudo refused, connection cut).
+ */
+function remoteCases(): CorpusMessage[] {
+  const script = readFileSync(join(repoRoot, 'src', 'remote', 'remote.sh'), 'utf8')
+  const sample = (text: string) => text.replace(/\$\([^)]*\)|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*/g, 'X')
+  const messages = [
+    ...[...script.matchAll(/\bfail "([^"$][^"]*)"/g)].map((m) => m[1] as string),
+    ...[...script.matchAll(/\bmessage="([^"]*)"/g)].map((m) => m[1] as string),
+    ...[...script.matchAll(/\bstep "([^"]*)"/g)].map((m) => `${m[1]} failed`),
+  ]
+  const plan = { mode: 'deploy', username: 'deployer' } as RemotePlan
+  const corpus = messages.map((text) => {
+    const outcome = emptyOutcome()
+    outcome.failure = { phase: 'preflight', exitCode: 1, command: 'X', output: ['X'], message: sample(text) }
+    const message = remoteFailureMessage({ outcome, exitCode: 1, signal: null, stderr: '' }, plan) as string
+    return { case: `server: ${text.slice(0, 40)}`, message }
+  })
+  for (const [name, stderr, exitCode] of [
+    ['sudo asks for a password', 'sudo: a password is required', 1],
+    ['no sudo', 'bash: line 1: sudo: command not found', 127],
+    ['connection cut', 'the connection to the server was lost', null],
+    ['remote script killed', 'Killed', 137],
+  ] as const) {
+    const message = remoteFailureMessage(
+      { outcome: emptyOutcome(), exitCode, signal: null, stderr },
+      plan,
+    ) as string
+    corpus.push({ case: `server: ${name}`, message })
+  }
+  return corpus
+}
+
 export async function errorCorpus(): Promise<CorpusMessage[]> {
   const key = makeKeyPair('ed25519')
   const other = makeKeyPair('ed25519')
   const encrypted = makeKeyPair('ed25519', 'correct horse')
-  const corpus: CorpusMessage[] = []
+  const corpus: CorpusMessage[] = [...remoteCases()]
 
   for (const [name, overrides] of inputCases(key, encrypted)) {
     try {

@@ -109,7 +109,11 @@ describe('compose.yaml', () => {
   })
 
   it('keeps the data volumes external under the names the article gave them', () => {
-    expect(compose.volumes.commento_postgres_volume).toEqual({ external: true })
+    // The name can be switched to the volume a Postgres major upgrade restored into; by default it is the article's.
+    expect(compose.volumes.commento_postgres_volume).toEqual({
+      external: true,
+      name: '${POSTGRES_VOLUME:-commento_postgres_volume}',
+    })
     expect(compose.volumes.certbot_etc_volume).toEqual({ external: true })
     for (const [name, volume] of Object.entries<Doc>(compose.volumes)) {
       if (!['commento_postgres_volume', 'certbot_etc_volume'].includes(name)) expect(volume).toEqual({})
@@ -191,6 +195,10 @@ describe('compose.yaml', () => {
     expect(resolved.services.postgres.environment.POSTGRES_PASSWORD).toBe('0123abcd')
     expect(JSON.stringify(resolved.services.postgres)).not.toContain('smtp-secret')
     expect(resolved.services.postgres.volumes[0]).toBe('commento_postgres_volume:/var/lib/postgresql/data')
+    expect(resolved.volumes.commento_postgres_volume).toEqual({
+      external: true,
+      name: 'commento_postgres_volume',
+    })
     expect(resolved.services.nginx.environment).toEqual({ DOMAIN: 'comments.example.test' })
     expect(resolved.services.certbot.environment).toEqual({
       DOMAIN: 'comments.example.test',

@@ -29,8 +29,9 @@ export function postgresUrl(password: string): string {
  * The `.env` lines that carry the Postgres password: POSTGRES_PASSWORD (for the postgres service) and
  * COMMENTO_POSTGRES (the app's URL, password percent-encoded). The renderer writes them when the
  * password is an input; otherwise the deploy appends the same lines on the server, made from the hex
- * password it keeps in <remote-dir>/secrets/postgres-password. Throws DotenvValueError for a password
- * a `.env` file cannot carry (one ending in a backslash).
+ * password it keeps in <remote-dir>/secrets/postgres-password: rendered here with a placeholder of
+ * URL-unreserved characters (which neither quoting nor encoding changes) that the server replaces.
+ * Throws DotenvValueError for a password a `.env` file cannot carry (one ending in a backslash).
  */
 export function postgresEnvLines(password: string): string {
   return dotenvLine('POSTGRES_PASSWORD', password) + dotenvLine('COMMENTO_POSTGRES', postgresUrl(password))
@@ -46,17 +47,4 @@ export function postgresDataDir(image: string): string {
   const match = /^postgres:(\d+)(?:$|[.\-_a-z])/.exec(lastSegment)
   const major = match ? Number(match[1]) : undefined
   return major !== undefined && major >= 18 ? '/var/lib/postgresql' : '/var/lib/postgresql/data'
-}
-
-/** Where the deploy puts the server's generated password in postgresEnvTemplate(). */
-export const PASSWORD_MARKER = '@PASSWORD@'
-
-/**
- * postgresEnvLines() with PASSWORD_MARKER where the password goes, for the remote script to fill in
- * with the password it generated on the server. Valid only for passwords that need no quoting or
- * percent-encoding (letters, digits, '-', '.', '_', '~'): the generated one is hex.
- */
-export function postgresEnvTemplate(): string {
-  const sample = 'c0ffee0ddba11'
-  return postgresEnvLines(sample).split(sample).join(PASSWORD_MARKER)
 }

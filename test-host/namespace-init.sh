@@ -62,15 +62,19 @@ mkdir -p /var/log/nginx
 for file in passwd group shadow sudoers hosts; do
   mount --bind "$dir/etc/$file" "/etc/$file" || fail "cannot bind $dir/etc/$file over /etc/$file"
 done
+# The stand-ins' wrappers run from the namespace's own tmpfs: DIR may be on a noexec mount (/dev/shm
+# in a container).
+mkdir -m 0755 /run/test-host-bin
+cp "$dir"/bin/* /run/test-host-bin/
 for program in systemctl journalctl; do
   if [[ -e /usr/bin/$program ]]; then
-    mount --bind "$dir/bin/$program" "/usr/bin/$program" || fail "cannot bind the $program stand-in"
+    mount --bind "/run/test-host-bin/$program" "/usr/bin/$program" || fail "cannot bind the $program stand-in"
   else
-    cp "$dir/bin/$program" "/usr/local/bin/$program"
+    cp "/run/test-host-bin/$program" "/usr/local/bin/$program"
   fi
 done
-if [[ $DOCKER == present ]]; then cp "$dir/bin/docker" /usr/local/bin/docker; fi
-if [[ $COMPOSE == v1 ]]; then cp "$dir/bin/docker-compose" /usr/local/bin/docker-compose; fi
+if [[ $DOCKER == present ]]; then cp /run/test-host-bin/docker /usr/local/bin/docker; fi
+if [[ $COMPOSE == v1 ]]; then cp /run/test-host-bin/docker-compose /usr/local/bin/docker-compose; fi
 
 # Homes with the users' authorized keys (sshd's StrictModes wants them owned by the user, not writable
 # by others).

@@ -609,7 +609,14 @@ describe('machine preflight variants', () => {
     expect(started.stdout).toMatch(/^ActiveState=active\nSubState=running\nMainPID=[1-9]\d*\n$/)
     const http = () =>
       host.runAsRunner('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${host.domain}/`])
-    expect((await http()).stdout).toBe('301')
+    // Type=simple: systemctl returns once the main process runs, as systemd does; compose then brings
+    // the project up in the foreground, so the site answers a moment later.
+    let status = ''
+    for (const deadline = Date.now() + 15_000; status !== '301' && Date.now() < deadline; ) {
+      status = (await http()).stdout
+      if (status !== '301') await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(status).toBe('301')
     expect(host.state().projects.commento).toMatchObject({ status: 'up', dir: '/opt/commento/r1' })
     const mainPid = Number(/MainPID=(\d+)/.exec(started.stdout)?.[1])
     expect((await host.exec(`tr '\\0' ' ' < /proc/${mainPid}/cmdline`)).stdout).toContain('docker-compose up')
@@ -664,11 +671,16 @@ setInterval(() => {}, 1000)`
 })
 
 describe('latency', () => {
-  /** Milliseconds from connect() to the first byte of the answer to a request, from the runner. */
+  /**
+   * Milliseconds from connect() to the first byte of the answer to a request, from the runner: the best
+   * of three connections, so that a machine busy with other tests does not blur the difference.
+   */
   async function connectAndRequest(host: TestHost): Promise<number> {
-    const probe = `const net = require('node:net'); const t = Date.now();
-const s = net.connect(80, ${JSON.stringify(host.domain)}, () => s.write('GET / HTTP/1.0\\r\\n\\r\\n'));
-s.once('data', () => { console.log(Date.now() - t); s.destroy() })`
+    const probe = `const net = require('node:net')
+const once = () => new Promise((resolve) => { const t = Date.now()
+  const s = net.connect(80, ${JSON.stringify(host.domain)}, () => s.write('GET / HTTP/1.0\\r\\n\\r\\n'))
+  s.once('data', () => { resolve(Date.now() - t); s.destroy() }) })
+;(async () => { const times = []; for (let i = 0; i < 3; i++) times.push(await once()); console.log(Math.min(...times)) })()`
     const result = await host.runAsRunner(process.execPath, ['-e', probe])
     expect(result.stderr).toBe('')
     return Number(result.stdout)
@@ -694,7 +706,7 @@ s.once('data', () => { console.log(Date.now() - t); s.destroy() })`
       expect(await ssh(slow, 'root', 'echo hi')).toMatchObject({ code: 0, stdout: 'hi\n' })
       await new Promise((resolve) => setTimeout(resolve, 200))
       const stats = slow.trafficStats()
-      expect(stats[80]).toMatchObject({ connections: 1, open: 0, bytesToServer: 18 })
+      expect(stats[80]).toMatchObject({ connections: 3, open: 0, bytesToServer: 3 * 18 })
       expect(stats[80]?.bytesToClient).toBeGreaterThan(100)
       expect(stats[22]?.connections).toBe(1)
       expect(stats[443]).toMatchObject({ connections: 0 })

@@ -159,14 +159,15 @@ function servedGeneration(host) {
  * @param {number} generation
  */
 async function waitForGeneration(host, generation) {
-  const deadline = Date.now() + 5000
+  // Generous: a machine busy with other tests can be slow to start workers.
+  const deadline = Date.now() + 15_000
   while (Date.now() < deadline) {
     if ((await servedGeneration(host)) === generation) return
     await new Promise((r) => setTimeout(r, 10))
   }
   const { errorLog } = paths(host)
   const tail = existsSync(errorLog) ? readFileSync(errorLog, 'utf8').split('\n').slice(-5).join('\n') : ''
-  throw new StandInError(`test host: nginx did not serve configuration ${generation} within 5 s\n${tail}`, 1)
+  throw new StandInError(`test host: nginx did not serve configuration ${generation} within 15 s\n${tail}`, 1)
 }
 
 /**

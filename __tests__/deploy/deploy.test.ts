@@ -225,6 +225,41 @@ describe('deploy against the test host', () => {
   })
 })
 
+describe('force, and check with diagnostics', () => {
+  it('force: true reloads even when nothing changed', async () => {
+    const from = host.calls().length
+    const run = await deploy({ force: 'true' })
+    expectSuccess(run)
+    expect(run.outputs.changed).toBe('true')
+    expect(callsSince(from)).toContain('systemctl reload commento.service')
+  })
+
+  it("a failing check with SSH settings adds the server's diagnostics to the summary, secrets masked", async () => {
+    host.breakSiteOnNextUp()
+    await host.exec('systemctl reload commento.service')
+    try {
+      const from = host.calls().length
+      const run = await deploy({ mode: 'check', 'wait-timeout': '1' })
+      expect(run.code).toBe(1)
+      expect(run.outputs.status).toBe('unhealthy')
+      expect(run.summary).toContain('Diagnostics from the server')
+      expect(run.summary).toContain('$ systemctl status commento.service')
+      expect(run.summary).toMatch(/\$ docker compose logs --tail 30/)
+      expect(run.summary).toMatch(/\$ df -h \/opt\/commento/)
+      expect(run.summary).not.toContain('smtp-secret-value')
+      // Diagnostics only read.
+      expect(
+        callsSince(from).filter((c) =>
+          /^(systemctl (start|stop|restart|reload)|docker compose (up|down|pull|build))/.test(c),
+        ),
+      ).toEqual([])
+    } finally {
+      await host.exec('systemctl reload commento.service')
+    }
+    expect(host.state().site.broken).toBe(false)
+  })
+})
+
 describe('connecting', () => {
   it('without host-key: fails before logging in, printing the fingerprint and the line to paste', async () => {
     const run = await deploy({ 'host-key': '' })

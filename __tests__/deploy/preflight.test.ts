@@ -92,6 +92,15 @@ describe('preflight', () => {
     })
   })
 
+  it('rollback on a server with no previous release: a clear error', async () => {
+    await withHost({}, async (host) => {
+      expectSuccess(await deploy(host))
+      const run = await deploy(host, { mode: 'rollback' })
+      expect(run.code).toBe(1)
+      expect(run.shown).toContain('there is no previous release to roll back to in /opt/commento (current: r')
+    })
+  })
+
   it('a host with docker-compose v1 only: deploys with the v1 unit, and warns', async () => {
     await withHost({ compose: 'v1' }, async (host) => {
       const run = await deploy(host)

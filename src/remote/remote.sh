@@ -462,7 +462,9 @@ roll_back() {
     emit fact rollback impossible
     return 1
   fi
-  ACTIVE=active
+  # What the failed action left: still active after a failed reload (reload the old release), failed or
+  # inactive after a failed start or restart (start it again).
+  ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
   if [ "$UPGRADING" = 1 ]; then
     # Back to the old volume, which the upgrade never touched.
     UPGRADING=0

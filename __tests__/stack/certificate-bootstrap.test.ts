@@ -3,9 +3,10 @@
 // against Pebble (Let's Encrypt's test server), all in a sandbox with its own network and /etc/hosts.
 // Every check is a TLS handshake verified against Pebble's root.
 import { X509Certificate } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parse } from 'yaml'
 import { packRelease } from '../../src/release/pack-release.js'
 import { PLACEHOLDER_ISSUER } from '../../src/release/placeholder.js'
 import { readStack } from '../../src/release/read-stack.js'
@@ -23,6 +24,18 @@ import { requireTool, run, stackDir } from './helpers/tools.js'
 
 const FIRST = 'first.example.test'
 const RETRY = 'retry.example.test'
+
+// Answers every request, upgrades included, with the request line and headers it received, as JSON.
+const ECHO_APP = `
+const http = require('node:http')
+const describe = (req) => JSON.stringify({ url: req.url, headers: req.headers })
+const server = http.createServer((req, res) => res.end(describe(req)))
+server.on('upgrade', (req, socket) => {
+  const body = describe(req)
+  socket.end('HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: ' + Buffer.byteLength(body) + '\\r\\nConnection: close\\r\\n\\r\\n' + body)
+})
+server.listen(8080, '127.0.0.1', () => console.log('listening'))
+`
 
 interface Served {
   readonly verified: boolean
@@ -238,6 +251,82 @@ describe('certificate bootstrap with certbot, nginx and Pebble', () => {
     expect(nginx.output).not.toContain('certbot asks for a reload')
     expect(issuedCount(paths, FIRST)).toBe(1)
     expect((await served(FIRST)).certificate.serialNumber).toBe(firstSerial)
+  }, 60_000)
+
+  it('the site as nginx serves it: HTTP/2, forwarding and WebSocket headers, redirect, challenge, healthcheck', async () => {
+    if (!firstPaths) throw new Error('the first start did not complete')
+    const box = sandbox as Sandbox
+    // A stand-in app that answers with the request headers nginx passed on.
+    const app = box.spawn('echo app', process.execPath, ['-e', ECHO_APP], { PATH: process.env.PATH })
+    started.push(app)
+    await app.waitFor(/listening/)
+    writeNginxMainConf(firstPaths)
+    const nginx = box.spawn(
+      'nginx entrypoint (site)',
+      join(release, 'nginx', 'entrypoint.sh'),
+      [],
+      nginxEnv(firstPaths, release, FIRST, { UPSTREAM: '127.0.0.1:8080' }),
+    )
+    started.push(nginx)
+    await nginx.waitFor(/nginx serves first\.example\.test with the certificate in/)
+    await servedOnceUp(FIRST)
+
+    const curl = async (...args: string[]) => {
+      const result = await box.exec('curl', ['--silent', '--show-error', '--cacert', pebbleRoot, ...args])
+      expect(result.stderr).toBe('')
+      return result.stdout
+    }
+    // Browsers open a WebSocket over HTTP/1.1 (nginx offers no WebSocket over HTTP/2).
+    const websocket = JSON.parse(
+      await curl(
+        '--http1.1',
+        '--header',
+        'Upgrade: websocket',
+        '--header',
+        'Connection: Upgrade',
+        `https://${FIRST}/ws?x=1`,
+      ),
+    )
+    expect(websocket).toMatchObject({
+      url: '/ws?x=1',
+      headers: {
+        host: FIRST,
+        'x-forwarded-proto': 'https',
+        'x-forwarded-for': '127.0.0.1',
+        upgrade: 'websocket',
+        connection: 'upgrade',
+      },
+    })
+    // Everything else goes over HTTP/2, and reaches the app without an upgrade.
+    const [body, version] = (
+      await curl('--http2', '--write-out', '\n%{http_version}', `https://${FIRST}/api/comment/count`)
+    ).split('\n')
+    expect(version).toBe('2')
+    expect(JSON.parse(body as string).headers).toMatchObject({
+      host: FIRST,
+      'x-forwarded-proto': 'https',
+      connection: 'close',
+    })
+    expect(JSON.parse(body as string).headers.upgrade).toBeUndefined()
+
+    expect(
+      await curl(
+        '--output',
+        '/dev/null',
+        '--write-out',
+        '%{http_code} %{redirect_url}',
+        `http://${FIRST}/a/b?c=d`,
+      ),
+    ).toBe(`301 https://${FIRST}/a/b?c=d`)
+    mkdirSync(join(firstPaths.webroot, '.well-known', 'acme-challenge'), { recursive: true })
+    writeFileSync(join(firstPaths.webroot, '.well-known', 'acme-challenge', 'token-1'), 'key-authorisation')
+    expect(await curl(`http://${FIRST}/.well-known/acme-challenge/token-1`)).toBe('key-authorisation')
+
+    // The nginx healthcheck of compose.yaml, as Docker runs it (without the CMD marker).
+    const compose = parse(readFileSync(join(release, 'compose.yaml'), 'utf8'))
+    const [marker, command, ...args] = compose.services.nginx.healthcheck.test as string[]
+    expect(marker).toBe('CMD')
+    expect((await box.exec(command as string, args)).code).toBe(0)
   }, 60_000)
 
   it('a first issuance that fails (challenge unreachable) leaves a state from which the next start obtains one', async () => {

@@ -312,6 +312,13 @@ describe('a test host', () => {
     await host.exec(`echo 11 > ${mountpoint}/PG_VERSION`)
     expect(readFileSync(join(mountpoint, 'PG_VERSION'), 'utf8')).toBe('11\n')
     expect(host.state().volumes.commento_postgres_volume?.mountpoint).toBe(mountpoint)
+
+    // Setup without a recorded call: an existing data volume, as a server that ran before has.
+    const calls = host.calls().length
+    const etc = host.createVolume('certbot_etc_volume')
+    expect(host.calls()).toHaveLength(calls)
+    const listed2 = await ssh(host, 'root', "docker volume inspect -f '{{.Mountpoint}}' certbot_etc_volume")
+    expect(listed2.stdout).toBe(`${etc}\n`)
   })
 
   it('systemctl start runs the installed unit, whose compose up starts nginx serving HTTPS with the release header', async () => {
@@ -532,6 +539,48 @@ describe('a test host', () => {
       code: 0,
       stdout: 'still-listening\n',
     })
+
+    // By default the remote command outlives its dropped connection, as on a real server; withCommands
+    // kills it too (a crashed deploy).
+    const marker = (name: string) => `sleep 3${name === 'kept' ? 1 : 2}.5`
+    for (const [name, withCommands] of [
+      ['kept', false],
+      ['killed', true],
+    ] as const) {
+      const session = host.spawnAsRunner('ssh', [...host.sshArgs('root'), `echo started; ${marker(name)}`])
+      const ended = new Promise((resolve) => session.on('close', resolve))
+      await new Promise((resolve) => session.stdout.once('data', resolve))
+      host.killSshSessions({ withCommands })
+      await ended
+      const left = await host.exec(`pgrep -f '^${marker(name)}$' || true`)
+      expect({ name, running: left.stdout !== '' }).toEqual({ name, running: !withCommands })
+    }
+    await host.exec("pkill -f '^sleep 31.5$' || true")
+  })
+
+  it('setTls serves another certificate from now on (here one the client does not trust)', async () => {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'].concat(
+        [
+          '-keyout',
+          'self.key',
+          '-out',
+          'self.pem',
+          '-subj',
+          '/CN=self-signed',
+          '-addext',
+          `subjectAltName=DNS:${host.domain}`,
+        ],
+      ),
+      { cwd: pkiDir, stdio: 'pipe' },
+    )
+    await host.setTls({ certPath: join(pkiDir, 'self.pem'), keyPath: join(pkiDir, 'self.key') })
+    const refused = await curl(host, certificate.caPath, `https://${host.domain}/js/commento.js`)
+    expect(refused.status).toBe('000')
+    expect(refused.stderr).toMatch(/self-signed certificate/)
+    await host.setTls(certificate)
+    expect((await curl(host, certificate.caPath, `https://${host.domain}/js/commento.js`)).status).toBe('200')
   })
 
   it('left the machine’s own /etc/passwd, /etc/hosts, /opt and /etc/systemd/system as they were', async () => {

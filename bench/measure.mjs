@@ -1,7 +1,8 @@
 // The measuring side of the benchmark: runs the action bundle (as the GitHub runner does) and the
 // hand-written baseline (OpenSSH scp + ssh, then curl) against a test host, and counts what each cost:
 // wall time, SSH connections, channels and requests (from sshd's log), TCP connections and bytes per
-// port (from the delaying proxy) and HTTP requests (from the site's nginx access log).
+// port (from the delaying proxy), HTTP requests (from the site's nginx access log) and the docker and
+// systemctl commands run on the server (recorded by the test host's stand-ins).
 
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -24,6 +25,7 @@ import { summarize } from './stats.mjs'
  *   bytesUp: number,
  *   bytesDown: number,
  *   httpRequests: number,
+ *   serverCommands: number,
  * }} Sample
  * @typedef {{ code: number | null, stdout: string, stderr: string, outputs: Record<string, string> }} ActionRun
  */
@@ -156,6 +158,7 @@ function snapshot(host) {
     sshLog: host.sshLog().length,
     traffic: host.trafficStats(),
     accessLog: fileSize(accessLogPath(host)),
+    calls: host.calls().length,
   }
 }
 
@@ -210,6 +213,7 @@ export async function measure(host, work) {
       bytesUp,
       bytesDown,
       httpRequests: log.split('\n').filter((line) => line.trim() !== '').length,
+      serverCommands: host.calls().length - before.calls,
     },
   }
 }

@@ -2,11 +2,13 @@
 // sshd's log, the targets, the baseline's commands and the rendered tables. No timings.
 import { baselineScript, parseOutputFile, type Sample } from '../../bench/measure.mjs'
 import {
+  fastestWall,
   formatBytes,
   medianWall,
   README_END,
   README_START,
   type Results,
+  renderReadmeSection,
   renderResultsFile,
   renderTables,
   replaceReadmeSection,
@@ -149,6 +151,7 @@ describe('the results tables', () => {
     bytesUp: 67_319,
     bytesDown: 9_500,
     httpRequests: 4,
+    serverCommands: 9,
     ...extra,
   })
   const runs = (...walls: number[]) => ({ samples: walls.map((w) => sample(w)), failures: 0 })
@@ -185,6 +188,8 @@ describe('the results tables', () => {
   it('computes medians, network round trips and ratios from the samples', () => {
     expect(medianWall(results, 'baseline', 50)).toBe(10_400)
     expect(medianWall(results, 'check', 50)).toBeUndefined()
+    // From the fastest runs: (2.5 s − 1.4 s) ÷ 100 ms.
+    expect(fastestWall(results, 'unchanged', 0)).toBe(1400)
     expect(scenarioNetworkRoundTrips(results, 'unchanged', 50)).toBeCloseTo(11)
     expect(formatBytes(67_319)).toBe('67.3 kB')
     expect(formatBytes(512)).toBe('512 B')
@@ -197,12 +202,12 @@ describe('the results tables', () => {
     expect(text).toContain('| baseline | 1.35 s (1.30–1.40) | 10.40 s (10.00–10.60) |')
     expect(text).toContain('| unchanged redeploy | 1.50 s (1.40–1.60) · 1.11× | 2.60 s (2.50–2.70) · 0.25× |')
     expect(text).toContain('| check | 0.20 s (0.20–0.20) · 0.15× | failed (2 runs) |')
-    // 2.6 s ÷ 100 ms = 26 round trips; (2.6 − 1.5) ÷ 0.1 = 11 added by the network; floor 11.
+    // median 2.6 s ÷ 100 ms = 26 round trips; fastest (2.5 − 1.4) ÷ 0.1 = 11 added by the network; floor 11.
     expect(text).toContain(
-      '| unchanged redeploy | 1 | 2 | 1 | 1 | 1/1/1 | 4 | 67.3 kB | 9.5 kB | 26.0 | 11.0 | 11 |',
+      '| unchanged redeploy | 1 | 2 | 1 | 1 | 1/1/1 | 4 | 9 | 67.3 kB | 9.5 kB | 26.0 | 11.0 | 11 |',
     )
     expect(text).toContain(
-      '| unchanged redeploy at 50 ms one-way | ≤ 0.2 × baseline | 0.25 × baseline | ❌ miss | network alone: 0.12 × baseline (11.0 vs 90.5 round trips) |',
+      '| unchanged redeploy at 50 ms one-way | ≤ 0.2 × baseline | 0.25 × baseline | ❌ miss | network alone: 0.13 × baseline (11.0 vs 87.0 round trips) |',
     )
     expect(text).toContain(
       '| changed deploy at 50 ms one-way | ≤ 0.25 × baseline | not measured | not measured |  |',
@@ -213,6 +218,10 @@ describe('the results tables', () => {
     expect(text).toContain('reproduce with `npm run bench`')
     expect(targetsOf(results).find((t) => t.target.startsWith('start-up'))?.pass).toBe(true)
     expect(renderResultsFile(results)).toMatch(/^# Benchmark results\n[\s\S]*\| baseline \| 1\.35 s/)
+    // The README quotes the same tables, after how to run the benchmark.
+    const section = renderReadmeSection(results)
+    expect(section).toContain('`npm run bench -- --quick`')
+    expect(section.endsWith(text)).toBe(true)
   })
 
   it("replaces only the README's performance section, keeping its markers", () => {

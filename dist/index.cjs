@@ -52567,6 +52567,7 @@ function parseEmail(input, raw) {
   if (!/^[A-Za-z0-9.!#%&*+=?^_{|}~-]{1,64}$/.test(local) || local.startsWith(".") || local.endsWith(".") || local.includes("..")) {
     throw invalid(input, raw, `${expected}; the part before '@' has characters an address cannot have`);
   }
+  if (local.startsWith("-")) throw invalid(input, raw, `${expected}; it must not start with '-'`);
   const domain = parseDnsName(input, value.slice(at + 1), expected);
   if (!domain.includes("."))
     throw invalid(input, raw, `${expected}; the domain after '@' needs at least two labels`);
@@ -60218,7 +60219,7 @@ check_postgres_major() {
     emit fact postgres-upgrade "$found" "$CD_PG_MAJOR" "$TARGET_PG_VOLUME"
     return 0
   fi
-  message="the database volume $PG_VOLUME was written by Postgres $found, but postgres-image runs Postgres $CD_PG_MAJOR, which cannot open it. Nothing was changed. Either keep Postgres $found (set postgres-image to postgres:$found-alpine), or upgrade with a dump and restore: set postgres-upgrade: true and the deploy does it, keeping the old volume (docs/postgres-upgrade.md)"
+  message="the database volume $PG_VOLUME was written by Postgres $found, but postgres-image runs Postgres $CD_PG_MAJOR, which cannot open it. Nothing was changed. Either keep Postgres $found (set postgres-image to postgres:$found, the Debian-based image the article used: moving data to the Alpine image changes the C library under its text indexes), or upgrade with a dump and restore: set postgres-upgrade: true and the deploy does it, keeping the old volume (docs/postgres-upgrade.md)"
   if [ "$CD_MODE" = plan ]; then
     emit warning "$message"
     return 0
@@ -60229,6 +60230,18 @@ check_postgres_major() {
 # An install made by hand from the 2019 article: files in the deploy dir, but no releases/ of ours.
 legacy_install() {
   [ -d "$CD_DIR" ] && [ ! -d "$CD_DIR/releases" ] && [ -n "$(ls -A "$CD_DIR" 2>/dev/null)" ]
+}
+
+# The value of NAME in a .env file as src/release/dotenv.ts writes it: 'literal', or "escaped" (\\\\ \\" \\$).
+# Only builtins and fixed programs touch the value: it never appears on a command line.
+env_value() {
+  line=$(grep "^$1=" "$2" | tail -n 1)
+  value=\${line#"$1"=}
+  case $value in
+  \\'*\\') value=\${value#\\'} && printf '%s' "\${value%\\'}" ;;
+  \\"*\\") value=\${value#\\"} && printf '%s' "\${value%\\"}" | sed 's/\\\\\\(.\\)/\\1/g' ;;
+  *) printf '%s' "$value" ;;
+  esac
 }
 
 # Adopts an install made by hand from the 2019 article (its files in the deploy dir, its Compose
@@ -60245,14 +60258,14 @@ adopt_legacy() {
       fail "cannot write the dump of the existing install to $dump.gz (is the disk full?)"
     rm -f "$dump.partial"
     emit fact backup "$dump.gz" "$(wc -c <"$dump.gz")"
-    if [ -n "$CD_PG_ENV_TEMPLATE" ]; then
-      # The article's database has the password "postgres"; from now on it has the generated one.
-      password=$(cat "$CD_DIR/secrets/postgres-password")
-      printf "ALTER USER %s WITH PASSWORD '%s';\\n" "$CD_DB_USER" "$password" |
-        (cd "$CD_DIR" && $legacy_compose exec -T "$CD_DB_SERVICE" psql -v ON_ERROR_STOP=1 -U "$CD_DB_USER") >"$OUT" 2>&1 ||
-        fail "cannot set the database password of the existing install; nothing was changed but the dump" "$legacy_compose exec -T $CD_DB_SERVICE psql"
-      emit fact postgres-password adopted
-    fi
+    # The article's database has the password "postgres"; from now on it has the one in the release's
+    # .env (given as postgres-password, or generated). Quoted for SQL by doubling single quotes.
+    password=$(env_value POSTGRES_PASSWORD "$REL/.env" | sed "s/'/''/g")
+    [ -n "$password" ] || fail "the release's .env has no POSTGRES_PASSWORD; nothing was changed but the dump"
+    printf "ALTER USER %s WITH PASSWORD '%s';\\n" "$CD_DB_USER" "$password" |
+      (cd "$CD_DIR" && $legacy_compose exec -T "$CD_DB_SERVICE" psql -v ON_ERROR_STOP=1 -U "$CD_DB_USER") >"$OUT" 2>&1 ||
+      fail "cannot set the database password of the existing install; nothing was changed but the dump" "$legacy_compose exec -T $CD_DB_SERVICE psql"
+    emit fact postgres-password adopted
   else
     rm -f "$dump.partial"
     if [ "$ACTIVE" = active ]; then
@@ -60504,7 +60517,9 @@ roll_back() {
     emit fact rollback impossible
     return 1
   fi
-  ACTIVE=active
+  # What the failed action left: still active after a failed reload (reload the old release), failed or
+  # inactive after a failed start or restart (start it again).
+  ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
   if [ "$UPGRADING" = 1 ]; then
     # Back to the old volume, which the upgrade never touched.
     UPGRADING=0

@@ -59,7 +59,7 @@ describe('data safety', () => {
     const run = await deploy()
     expect(run.code).toBe(1)
     expect(run.shown).toContain(
-      'the database volume commento_postgres_volume was written by Postgres 11, but postgres-image runs Postgres 17, which cannot open it. Nothing was changed. Either keep Postgres 11 (set postgres-image to postgres:11-alpine), or upgrade with a dump and restore',
+      'the database volume commento_postgres_volume was written by Postgres 11, but postgres-image runs Postgres 17, which cannot open it. Nothing was changed. Either keep Postgres 11 (set postgres-image to postgres:11, the Debian-based image the article used: moving data to the Alpine image changes the C library under its text indexes), or upgrade with a dump and restore',
     )
     expect((await host.exec('ls -A /opt')).stdout).toBe('')
     expect(
@@ -72,7 +72,7 @@ describe('data safety', () => {
         ),
     ).toEqual([])
     // Keeping the old major is the way forward that needs nothing else.
-    expectSuccess(await deploy({ 'postgres-image': 'postgres:11-alpine' }))
+    expectSuccess(await deploy({ 'postgres-image': 'postgres:11' }))
   }
 
   it('a failed database dump stops the deploy before the restart; the old release keeps running', async () => {
@@ -228,7 +228,7 @@ WantedBy=multi-user.target
         'private-key': legacy.keys.root.privateKey,
         domain,
         email: 'admin@example.com',
-        'postgres-image': 'postgres:11-alpine',
+        'postgres-image': 'postgres:11',
         'wait-timeout': '20',
       },
       { NODE_EXTRA_CA_CERTS: pki.rootCertPath },

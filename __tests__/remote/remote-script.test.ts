@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { dotenvLine } from '../../src/release/dotenv.js'
 import { postgresEnvLines } from '../../src/release/postgres.js'
 import REMOTE_SCRIPT from '../../src/remote/remote.sh'
 import { PASSWORD_PLACEHOLDER } from '../../src/remote/remote-plan.js'
@@ -96,6 +97,27 @@ describe('the generated Postgres password', () => {
       `CD_PG_ENV_TEMPLATE=${shellQuote(template.trimEnd())}; password=0123abcd\n${substitution}`,
     ).stdout
     expect(out).toBe(postgresEnvLines('0123abcd'))
+  })
+})
+
+describe('env_value (remote.sh) reads .env values back as dotenv.ts wrote them', () => {
+  it.each([
+    ['plain-password-1'],
+    ["it's a pass"],
+    ['q"uote $HOME \\back\\slash'],
+    ['sp ace & | ; `x`'],
+    ["''"],
+  ])('%j', (value) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cd-env-'))
+    try {
+      const file = join(dir, '.env')
+      writeFileSync(file, `OTHER='x'\n${dotenvLine('POSTGRES_PASSWORD', value)}`)
+      const fn = REMOTE_SCRIPT.slice(REMOTE_SCRIPT.indexOf('env_value() {'))
+      const body = fn.slice(0, fn.indexOf('\n}\n') + 3)
+      expect(sh(`${body}\nenv_value POSTGRES_PASSWORD ${shellQuote(file)}`).stdout).toBe(value)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

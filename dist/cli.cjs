@@ -60634,11 +60634,11 @@ async function applyRemotely(settings, reporter, deps, mode) {
   let upload;
   if (mode === "deploy") {
     upload = await timed("Render release", async () => {
-      const release = deps.release.render(settings);
-      const tar2 = await deps.release.pack(release);
+      const release2 = deps.release.render(settings);
+      const tar2 = await deps.release.pack(release2);
       const sha2562 = (0, import_node_crypto4.createHash)("sha256").update(tar2).digest("hex");
-      reporter.info(`release ${release.id}: ${release.files.length} files, ${tar2.length} bytes`);
-      return { id: release.id, size: tar2.length, sha256: sha2562, tar: tar2 };
+      reporter.info(`release ${release2.id}: ${release2.files.length} files, ${tar2.length} bytes`);
+      return { id: release2.id, size: tar2.length, sha256: sha2562, tar: tar2 };
     });
   }
   const plan = remotePlanFor(settings, mode, upload, deps.release.postgresEnvTemplate());
@@ -60664,12 +60664,14 @@ async function applyRemotely(settings, reporter, deps, mode) {
   const rolledBack = outcome.facts.has("rolled-back");
   const previous = outcome.state.current && outcome.state.current !== "-" ? outcome.state.current : "";
   const current = rolledBack ? previous : outcome.facts.get("current")?.at(-1) ?? (mode === "deploy" ? upload?.id ?? "" : "");
+  const release = current || upload?.id || "";
+  const previousLink = outcome.state.previous && outcome.state.previous !== "-" ? outcome.state.previous : "";
   const outputs = {
-    url: `https://${settings.domain}`,
+    url: `https://${settings.domain}/`,
     ...site ? siteOutputs(site) : { status: "unhealthy" },
     changed: String(outcome.changed === true),
-    release: current || upload?.id || "",
-    "previous-release": previous,
+    release,
+    "previous-release": outcome.changed === false && previous === release ? previousLink : previous,
     "rolled-back": String(rolledBack)
   };
   const recreated = recreatedServices(outcome.psBefore, outcome.psAfter);
@@ -61377,7 +61379,7 @@ function planMode(deps) {
       await session.close();
     }
     const failure = remoteFailureMessage(run, plan);
-    if (failure) return { outputs: { url: `https://${settings.domain}` }, failure };
+    if (failure) return { outputs: { url: `https://${settings.domain}/` }, failure };
     const currentTar = Buffer.from(run.outcome.currentTar.join(""), "base64");
     const currentFiles = currentTar.length ? await readTar(currentTar) : /* @__PURE__ */ new Map();
     const serverOnlyKeys = new Set(
@@ -61396,7 +61398,7 @@ ${f.detail}` : ""}`);
     const changed = report.currentId !== report.releaseId || report.restart !== "no" || report.volumesToCreate.length > 0;
     return {
       outputs: {
-        url: `https://${settings.domain}`,
+        url: `https://${settings.domain}/`,
         changed: String(changed),
         release: report.releaseId,
         "previous-release": report.currentId

@@ -136,7 +136,12 @@ describe('deploy against the test host', () => {
     const from = host.calls().length
     const run = await deploy()
     expectSuccess(run)
-    expect(run.outputs).toMatchObject({ changed: 'false', status: 'healthy', release: firstRelease })
+    expect(run.outputs).toMatchObject({
+      changed: 'false',
+      status: 'healthy',
+      release: firstRelease,
+      'previous-release': '',
+    })
     expect(run.stdout).toContain('upload: skipped')
     const commands = callsSince(from)
     expect(

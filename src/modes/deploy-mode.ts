@@ -78,12 +78,15 @@ async function applyRemotely(
   const current = rolledBack
     ? previous
     : (outcome.facts.get('current')?.at(-1) ?? (mode === 'deploy' ? (upload?.id ?? '') : ''))
+  const release = current || upload?.id || ''
+  // When nothing changed, the release before this one is the one `previous` points at.
+  const previousLink = outcome.state.previous && outcome.state.previous !== '-' ? outcome.state.previous : ''
   const outputs: Record<string, string> = {
-    url: `https://${settings.domain}`,
+    url: `https://${settings.domain}/`,
     ...(site ? siteOutputs(site) : { status: 'unhealthy' }),
     changed: String(outcome.changed === true),
-    release: current || upload?.id || '',
-    'previous-release': previous,
+    release,
+    'previous-release': outcome.changed === false && previous === release ? previousLink : previous,
     'rolled-back': String(rolledBack),
   }
   const recreated = recreatedServices(outcome.psBefore, outcome.psAfter)

@@ -131,7 +131,7 @@ export function planMode(deps: ModeDependencies): ModeRunner {
       await session.close()
     }
     const failure = remoteFailureMessage(run, plan)
-    if (failure) return { outputs: { url: `https://${settings.domain}` }, failure }
+    if (failure) return { outputs: { url: `https://${settings.domain}/` }, failure }
     const currentTar = Buffer.from(run.outcome.currentTar.join(''), 'base64')
     const currentFiles = currentTar.length ? await readTar(currentTar) : new Map<string, Buffer>()
     // Settings the server appends itself (a generated Postgres password) are not a difference.
@@ -153,7 +153,7 @@ export function planMode(deps: ModeDependencies): ModeRunner {
       report.currentId !== report.releaseId || report.restart !== 'no' || report.volumesToCreate.length > 0
     return {
       outputs: {
-        url: `https://${settings.domain}`,
+        url: `https://${settings.domain}/`,
         changed: String(changed),
         release: report.releaseId,
         'previous-release': report.currentId,

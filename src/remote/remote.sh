@@ -286,7 +286,13 @@ restore_for_upgrade() {
 # ---------------------------------------------------------------------------------------------------
 acquire_lock() {
   phase lock
-  mkdir -p "$CD_DIR" && chmod 755 "$CD_DIR"
+  # The deploy dir is root's alone: a folder another user owns or may write lets them swap what root runs,
+  # or read the dumps and the generated password.
+  mkdir -p "$CD_DIR" && chown root:root "$CD_DIR" && chmod 755 "$CD_DIR"
+  for sub in releases:755 state:700 backups:700 secrets:700; do
+    [ -d "$CD_DIR/${sub%:*}" ] || continue
+    chown root:root "$CD_DIR/${sub%:*}" && chmod "${sub#*:}" "$CD_DIR/${sub%:*}"
+  done
   info=$(mktemp -d "$CD_DIR/.lock-new.XXXXXX") || fail "cannot create the lock in $CD_DIR"
   boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
   printf 'pid=%s\nboot=%s\nactor=%s\nrun=%s\nsince=%s\nrelease=%s\n' "$$" "$boot" "$CD_ACTOR" \

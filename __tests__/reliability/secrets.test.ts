@@ -5,37 +5,19 @@
 // than root can read under the deploy dir, for the private key (whole and line by line, encrypted and
 // decrypted), its passphrase, the SSH password, the Postgres password, every secret commento-env value and
 // the GitHub token. Then the server's modes and owners, and deploy.log only ever appended to.
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTestHost, type TestHost } from '../../test-host/test-host.mjs'
 import type { Pki } from '../../test-host/test-pki.mjs'
 import { type BundleRun, expectExit, runBundle } from './helpers/bundle.js'
+import { encryptedKey } from './helpers/keys.js'
 import { filesUnder, findSecrets, type NamedSecret, secretNeedles } from './helpers/secret-scan.js'
 import { pkiFor } from './helpers/server.js'
 
 const DOMAIN = 'comments.test'
 const hex = (n: number) => randomBytes(n).toString('hex')
-
-/** An encrypted key and the same key decrypted, made by the real ssh-keygen (and removed from disk). */
-function encryptedKey(passphrase: string): { encrypted: string; decrypted: string; publicKey: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'cd-rel-key-'))
-  try {
-    const file = join(dir, 'key')
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'secrets-test', '-f', file])
-    const encrypted = readFileSync(file, 'utf8')
-    execFileSync('ssh-keygen', ['-q', '-p', '-P', passphrase, '-N', '', '-f', file])
-    return {
-      encrypted,
-      decrypted: readFileSync(file, 'utf8'),
-      publicKey: readFileSync(`${file}.pub`, 'utf8'),
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 const PASSPHRASE = `pp-${hex(12)}`
 const KEY = encryptedKey(PASSPHRASE)
@@ -53,14 +35,17 @@ const ENV_SECRETS = [0, 1].map(() => ({
   COMMENTO_PERSPECTIVE_API_TOKEN: `persp-${hex(10)}`,
 }))
 
-const NEEDLES = secretNeedles([
-  { name: 'private key (encrypted)', value: KEY.encrypted },
-  { name: 'private key (decrypted)', value: KEY.decrypted },
-  ...Object.entries(SECRETS).map(([name, value]) => ({ name, value })),
-  ...ENV_SECRETS.flatMap((set, i) =>
-    Object.entries(set).map(([name, value]) => ({ name: `commento-env ${name} (set ${i + 1})`, value })),
-  ),
-])
+const NEEDLES = secretNeedles(
+  [
+    { name: 'private key (encrypted)', value: KEY.encrypted },
+    { name: 'private key (decrypted)', value: KEY.decrypted },
+    ...Object.entries(SECRETS).map(([name, value]) => ({ name, value })),
+    ...ENV_SECRETS.flatMap((set, i) =>
+      Object.entries(set).map(([name, value]) => ({ name: `commento-env ${name} (set ${i + 1})`, value })),
+    ),
+  ],
+  KEY.boilerplate,
+)
 
 let host: TestHost
 let pki: Pki

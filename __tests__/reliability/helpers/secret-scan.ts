@@ -9,15 +9,21 @@ export interface NamedSecret {
   readonly value: string
 }
 
-/** The forms of each secret worth looking for, named for the report. PEM armour lines are public text. */
-export function secretNeedles(secrets: readonly NamedSecret[]): NamedSecret[] {
+/**
+ * The forms of each secret worth looking for, named for the report. Lines in `publicLines` (PEM armour,
+ * the base64 header every key of a kind shares) are no secret and are left out.
+ */
+export function secretNeedles(
+  secrets: readonly NamedSecret[],
+  publicLines: ReadonlySet<string> = new Set(),
+): NamedSecret[] {
   const needles: NamedSecret[] = []
   for (const { name, value } of secrets) {
     needles.push({ name, value })
     if (value.includes('\n')) {
       needles.push({ name: `${name} (as a workflow command)`, value: value.trimEnd().replace(/\n/g, '%0A') })
       value.split('\n').forEach((line, i) => {
-        if (line.trim().length >= 16 && !/^-----(BEGIN|END) /.test(line))
+        if (line.trim().length >= 16 && !/^-----(BEGIN|END) /.test(line) && !publicLines.has(line))
           needles.push({ name: `${name} line ${i + 1}`, value: line.trim() })
       })
     }

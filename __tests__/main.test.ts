@@ -25,6 +25,11 @@ jest.unstable_mockModule('../src/modes/index.js', () => ({
 }))
 const { run } = await import('../src/main.js')
 
+// run() sets the exit code of the process it runs in: jest's own, here. Leave it as it was found.
+afterAll(() => {
+  process.exitCode = undefined
+})
+
 beforeEach(() => {
   for (const key of Object.keys(inputs)) delete inputs[key]
   jest.clearAllMocks()

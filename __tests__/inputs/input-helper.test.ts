@@ -368,7 +368,7 @@ describe('bad inputs: each stops with a message that names the input and says wh
     ],
     [
       'domain too long',
-      { domain: `${'a'.repeat(60)}.`.repeat(5) + 'com' },
+      { domain: `${`${'a'.repeat(60)}.`.repeat(5)}com` },
       `Input 'domain' is "${`${'a'.repeat(60)}.`.repeat(5).slice(0, 80)}"… (308 characters): expected ${domain}; it is 308 characters long (at most 253).`,
     ],
     [

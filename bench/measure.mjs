@@ -71,6 +71,19 @@ export function baselineScript(job) {
   ].join('\n')
 }
 
+/**
+ * A command for runAsRunner, run with `hostsFile` as its /etc/hosts when given (runAsRunner's mount
+ * namespace is the run's own, so the bind is seen by that run only).
+ * @param {string | undefined} hostsFile
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {[string, string[]]}
+ */
+export function throughHosts(hostsFile, command, args) {
+  if (!hostsFile) return [command, args]
+  return ['bash', ['-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, command, ...args]]
+}
+
 /** Reads the runner's output file format: `name<<DELIMITER\nvalue\nDELIMITER\n`. @param {string} text */
 export function parseOutputFile(text) {
   /** @type {Record<string, string>} */
@@ -91,9 +104,10 @@ export function parseOutputFile(text) {
  * @param {TestHost} host
  * @param {Record<string, string>} inputs
  * @param {Record<string, string>} env
+ * @param {string} [hostsFile] an /etc/hosts for the run (to point the domain at the flight relay)
  * @returns {Promise<ActionRun>}
  */
-export async function runAction(host, inputs, env) {
+export async function runAction(host, inputs, env, hostsFile) {
   const dir = mkdtempSync(join(tmpdir(), 'cd-bench-run-'))
   try {
     const outputFile = join(dir, 'output')
@@ -102,7 +116,7 @@ export async function runAction(host, inputs, env) {
     const inputEnv = Object.fromEntries(
       Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
     )
-    const result = await host.runAsRunner(node24, [bundlePath], {
+    const result = await host.runAsRunner(...throughHosts(hostsFile, node24, [bundlePath]), {
       env: {
         ...Object.fromEntries(Object.keys(process.env).map((k) => [k, undefined])),
         PATH: process.env.PATH,
@@ -275,4 +289,79 @@ export function measureStartup(runs) {
     loadMs: summarize(load),
     bareNodeMs: summarize(bare),
   }
+}
+
+/** Where the flight relay listens: a second loopback address, so the test host's own ports stay as they are. */
+export const RELAY_ADDRESS = '127.0.0.2'
+const relayPath = join(repoRoot, 'bench', 'flight-relay.mjs')
+
+/**
+ * Starts bench/flight-relay.mjs in the host's network namespace, in front of its ports 22, 80 and 443.
+ * A run whose /etc/hosts maps the domain to RELAY_ADDRESS (see hostsFileFor) goes through it.
+ * @param {TestHost} host
+ */
+export async function startFlightRelay(host) {
+  const child = host.spawnAsRunner(node24, [relayPath, RELAY_ADDRESS, '127.0.0.1', '22', '80', '443'])
+  /** @type {import('./round-trips.mjs').ConnectionTrace[]} */
+  let traces = []
+  let stderr = ''
+  let buffered = ''
+  let ready = false
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`bench: the flight relay did not start: ${stderr}`)),
+      10_000,
+    )
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      if (!ready) reject(new Error(`bench: the flight relay exited (${code}): ${stderr}`))
+    })
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk
+      const lines = buffered.split('\n')
+      buffered = lines.pop() ?? ''
+      for (const line of lines) {
+        if (line === 'ready') {
+          ready = true
+          clearTimeout(timer)
+          resolve(undefined)
+        } else if (line.startsWith('{')) traces.push(JSON.parse(line))
+      }
+    })
+  })
+  return {
+    /**
+     * The connections closed since the last call; waits up to 5 s for `expected` of them (a connection is
+     * reported once both of its sides closed).
+     * @param {number} expected
+     */
+    async take(expected) {
+      const deadline = Date.now() + 5000
+      while (traces.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      const taken = traces
+      traces = []
+      return taken
+    },
+    stop() {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        // gone with the host
+      }
+    },
+  }
+}
+
+/**
+ * An /etc/hosts that sends the domain to the flight relay.
+ * @param {string} dir
+ * @param {string} domain
+ */
+export function hostsFileFor(dir, domain) {
+  const path = join(dir, 'relay-hosts')
+  writeFileSync(path, `127.0.0.1 localhost\n::1 localhost\n${RELAY_ADDRESS} ${domain}\n`)
+  return path
 }

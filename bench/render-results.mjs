@@ -15,7 +15,9 @@ import { median, summarize } from './stats.mjs'
  * @typedef {import('./measure.mjs').Sample} Sample
  * @typedef {import('./stats.mjs').Summary} Summary
  * @typedef {{ samples: Sample[], failures: number }} Runs
- * @typedef {{ id: string, label: string, byDelay: Record<number, Runs> }} ScenarioResults
+ * @typedef {{ roundTrips: number, connections: { port: number, roundTrips: number }[] }} WireCount
+ *   Round trips counted on the wire by bench/flight-relay.mjs, in all and per connection.
+ * @typedef {{ id: string, label: string, byDelay: Record<number, Runs>, wire?: WireCount }} ScenarioResults
  * @typedef {{ bundleBytes: number, distBytes: number, loadMs: Summary, bareNodeMs: Summary }} Startup
  * @typedef {{
  *   meta: { date: string, machine: string, node: string, reps: number, delays: number[], command: string },
@@ -87,6 +89,26 @@ export function scenarioNetworkRoundTrips(results, id, delay) {
     : networkRoundTrips(wall, wallAtZero, delay)
 }
 
+/**
+ * The network round trips of a scenario: counted on the wire when they were, else estimated from wall times.
+ * @param {Results} results
+ * @param {string} id
+ * @param {number} delay
+ */
+export function scenarioRoundTrips(results, id, delay) {
+  return (
+    results.scenarios.find((s) => s.id === id)?.wire?.roundTrips ??
+    scenarioNetworkRoundTrips(results, id, delay)
+  )
+}
+
+/** @param {WireCount | undefined} wire */
+function wireCell(wire) {
+  if (!wire) return '—'
+  const parts = wire.connections.map((c) => `${c.port}: ${c.roundTrips}`)
+  return `${wire.roundTrips}${parts.length > 1 ? ` (${parts.join(', ')})` : ''}`
+}
+
 /** The delay the round trips and targets are judged at: the largest one measured. @param {Results} results */
 export function judgedDelay(results) {
   return Math.max(...results.meta.delays)
@@ -140,16 +162,17 @@ function exchangeTable(results) {
       'docker/systemctl commands',
       'bytes sent',
       'bytes received',
-      `wall ÷ RTT`,
-      'round trips added by the network',
+      'wall ÷ RTT',
+      'round trips on the wire (per connection)',
       'floor',
+      'from wall times',
     ]),
-    row(['---', ...Array(12).fill('---:')]),
+    row(['---', ...Array(13).fill('---:')]),
   ]
   for (const s of results.scenarios) {
     const samples = s.byDelay[delay]?.samples ?? []
     if (samples.length === 0) {
-      lines.push(row([s.label, ...Array(12).fill('—')]))
+      lines.push(row([s.label, ...Array(11).fill('—'), wireCell(s.wire), ...Array(2).fill('—')]))
       continue
     }
     const wall = median(samples.map((x) => x.wallMs))
@@ -167,8 +190,9 @@ function exchangeTable(results) {
         formatBytes(median(samples.map((x) => x.bytesUp))),
         formatBytes(median(samples.map((x) => x.bytesDown))),
         formatRoundTrips(wallRoundTrips(wall, delay)),
-        formatRoundTrips(scenarioNetworkRoundTrips(results, s.id, delay)),
+        wireCell(s.wire),
         floor === undefined ? '—' : String(floor),
+        formatRoundTrips(scenarioNetworkRoundTrips(results, s.id, delay)),
       ]),
     )
   }
@@ -181,7 +205,7 @@ export function targetsOf(results) {
   return judgeTargets({
     oneWayMs: delay,
     wallMs: (id) => medianWall(results, id, delay),
-    networkRoundTrips: (id) => scenarioNetworkRoundTrips(results, id, delay),
+    roundTrips: (id) => scenarioRoundTrips(results, id, delay),
     startupMs: results.startup?.loadMs.median,
   })
 }
@@ -237,7 +261,7 @@ export function renderTables(results) {
     '',
     ...wallTable(results),
     '',
-    `**What each run exchanged** at ${delay} ms one-way (RTT ${exchange.rtt} ms), medians. SSH counts are read from sshd's log, TCP connections and bytes from the delaying proxy, HTTP requests from the site's nginx log, docker and systemctl commands from the test host's stand-ins (each is a process start on the server: their time is in the 0 ms column). "Round trips added by the network" is (wall at ${delay} ms − wall at 0 ms) ÷ RTT of the fastest runs: the stand-ins' work and Node's start-up cancel out, and the fastest runs are the ones other work on the machine disturbed least.`,
+    `**What each run exchanged** at ${delay} ms one-way (RTT ${exchange.rtt} ms), medians. SSH counts are read from sshd's log, TCP connections and bytes from the delaying proxy, HTTP requests from the site's nginx log, docker and systemctl commands from the test host's stand-ins (each is a process start on the server, its time is in the 0 ms column). "Round trips on the wire" are counted by a relay in front of the test host's ports (bench/flight-relay.mjs) in one more run of each scenario, behind the delay: a connection costs 2 (the TCP handshake and the first answer), plus 1 each time the client speaks again after an answer it had to wait for; SSH connections add up, HTTP(S) connections open at the same time count once (the slowest). Neither load nor the servers' work changes this count. "From wall times" is (wall at ${delay} ms − wall at 0 ms) ÷ RTT of the fastest runs: close to the count where little work is done (baseline, check), noisy where the server works for seconds.`,
     '',
     ...exchange.lines,
     '',

@@ -16,12 +16,15 @@ import {
   baselineScript,
   bundlePath,
   captureRelease,
+  hostsFileFor,
   measure,
   measureStartup,
   node24,
   REMOTE_DIR,
   repoRoot,
   runAction,
+  startFlightRelay,
+  throughHosts,
 } from '../bench/measure.mjs'
 import {
   renderReadmeSection,
@@ -30,6 +33,7 @@ import {
   replaceReadmeSection,
   targetsOf,
 } from '../bench/render-results.mjs'
+import { connectionRoundTrips, runRoundTrips } from '../bench/round-trips.mjs'
 import { startTestHost } from '../test-host/test-host.mjs'
 import { createTestPki } from '../test-host/test-pki.mjs'
 
@@ -85,6 +89,8 @@ const SCENARIOS = [
 ]
 
 const DOMAIN = 'comments.test'
+/** The one-way delay of the pass that counts round trips on the wire. */
+const COUNTING_DELAY_MS = 25
 const VOLUMES = ['commento_postgres_volume', 'certbot_etc_volume']
 const UNIT = 'commento.service'
 
@@ -169,46 +175,32 @@ async function main() {
       }
     }
 
-    for (let rep = 1; rep <= options.reps; rep++) {
-      for (const delay of options.delays) {
-        const tag = `[run ${rep}/${options.reps}, ${delay} ms]`
-        /**
-         * Runs one scenario, keeps its sample when it did what it should, else counts a failure.
-         * @param {any} host
-         * @param {string} id
-         * @param {() => Promise<{ ok: boolean, why: string }>} work
-         */
-        const scenario = async (host, id, work) => {
-          const { result, sample } = await measure(host, work)
-          const runs = runsOf(id, delay)
-          if (result.ok) runs.samples.push(sample)
-          else {
-            runs.failures += 1
-            process.stderr.write(`${tag} ${id} FAILED: ${result.why}\n`)
-          }
-          process.stderr.write(
-            `${tag} ${id.padEnd(9)} ${(sample.wallMs / 1000).toFixed(2)} s  ssh ${sample.sshConnections}/${sample.sshChannels}  cmds ${sample.serverCommands}  tcp ${JSON.stringify(sample.tcpConnections)}  ↑${sample.bytesUp} ↓${sample.bytesDown}\n`,
-          )
-        }
-
-        await withHost(delay, async (host) => {
-          const inputs = (/** @type {Record<string, string>} */ extra) => ({
-            host: DOMAIN,
-            'host-key': host.hostKeyLine,
-            'private-key': host.keys.root.privateKey,
-            domain: DOMAIN,
-            email: 'admin@example.com',
-            'wait-timeout': '20',
-            'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=false',
-            ...extra,
-          })
-          const env = { NODE_EXTRA_CA_CERTS: pki.rootCertPath }
-          /** The action ran, and its outputs say it did what the scenario expects. */
-          const expectRun = async (
-            /** @type {Record<string, string>} */ extra,
-            /** @type {Record<string, string>} */ expected,
-          ) => {
-            const run = await runAction(host, inputs(extra), env)
+    /**
+     * The scenarios on two fresh hosts at one delay: the action's five on one, the baseline on the other.
+     * `record` runs each one's work (given the /etc/hosts to use, or none) and keeps what it measured.
+     * @param {number} delay
+     * @param {(host: any, id: string, work: (hostsFile?: string) => Promise<{ ok: boolean, why: string }>) => Promise<void>} record
+     * @param {(host: any) => Promise<void>} [onHost] called with each host before its scenarios
+     */
+    const runScenarios = async (delay, record, onHost) => {
+      await withHost(delay, async (host) => {
+        await onHost?.(host)
+        const inputs = (/** @type {Record<string, string>} */ extra) => ({
+          host: DOMAIN,
+          'host-key': host.hostKeyLine,
+          'private-key': host.keys.root.privateKey,
+          domain: DOMAIN,
+          email: 'admin@example.com',
+          'wait-timeout': '20',
+          'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=false',
+          ...extra,
+        })
+        const env = { NODE_EXTRA_CA_CERTS: pki.rootCertPath }
+        /** The action ran, and its outputs say it did what the scenario expects. */
+        const expectRun =
+          (/** @type {Record<string, string>} */ extra, /** @type {Record<string, string>} */ expected) =>
+          async (/** @type {string | undefined} */ hostsFile) => {
+            const run = await runAction(host, inputs(extra), env, hostsFile)
             const wrong = Object.entries(expected).filter(([k, v]) => run.outputs[k] !== v)
             if (run.code === 0 && wrong.length === 0) return { ok: true, why: '' }
             return {
@@ -216,40 +208,99 @@ async function main() {
               why: `exit ${run.code}, outputs ${JSON.stringify(run.outputs)} (expected ${JSON.stringify(expected)})\n${shownOutput(run.stdout)}\n${run.stderr.slice(-2000)}`,
             }
           }
-          const changedEnv = 'COMMENTO_FORBID_NEW_OWNERS=true'
-          await scenario(host, 'first', () => expectRun({}, { status: 'healthy', changed: 'true' }))
-          if (!releaseCaptured) {
-            await captureRelease(host, releaseDir)
-            releaseCaptured = true
-          }
-          await scenario(host, 'unchanged', () => expectRun({}, { status: 'healthy', changed: 'false' }))
-          await scenario(host, 'changed', () =>
-            expectRun({ 'commento-env': changedEnv }, { status: 'healthy', changed: 'true' }),
-          )
-          await scenario(host, 'check', () => expectRun({ mode: 'check' }, { status: 'healthy' }))
-          await scenario(host, 'plan', () => expectRun({ mode: 'plan' }, { changed: 'true' }))
-        })
+        const changedEnv = 'COMMENTO_FORBID_NEW_OWNERS=true'
+        await record(host, 'first', expectRun({}, { status: 'healthy', changed: 'true' }))
+        if (!releaseCaptured) {
+          await captureRelease(host, releaseDir)
+          releaseCaptured = true
+        }
+        await record(host, 'unchanged', expectRun({}, { status: 'healthy', changed: 'false' }))
+        await record(
+          host,
+          'changed',
+          expectRun({ 'commento-env': changedEnv }, { status: 'healthy', changed: 'true' }),
+        )
+        await record(host, 'check', expectRun({ mode: 'check' }, { status: 'healthy' }))
+        await record(host, 'plan', expectRun({ mode: 'plan' }, { changed: 'true' }))
+      })
 
-        await withHost(delay, async (host) => {
-          const script = baselineScript({
-            sshArgs: host.sshArgs('root'),
-            localDir: releaseDir,
-            remoteDir: REMOTE_DIR,
-            unit: UNIT,
-            volumes: VOLUMES,
-            domain: DOMAIN,
-            caPath: pki.rootCertPath,
+      await withHost(delay, async (host) => {
+        await onHost?.(host)
+        const script = baselineScript({
+          sshArgs: host.sshArgs('root'),
+          localDir: releaseDir,
+          remoteDir: REMOTE_DIR,
+          unit: UNIT,
+          volumes: VOLUMES,
+          domain: DOMAIN,
+          caPath: pki.rootCertPath,
+        })
+        await record(host, 'baseline', async (hostsFile) => {
+          const run = await host.runAsRunner(...throughHosts(hostsFile, 'bash', ['-c', script]), {
+            timeoutMs: 180_000,
           })
-          await scenario(host, 'baseline', async () => {
-            const run = await host.runAsRunner('bash', ['-c', script], { timeoutMs: 180_000 })
-            return {
-              ok: run.code === 0,
-              why: `exit ${run.code}\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`,
-            }
-          })
+          return {
+            ok: run.code === 0,
+            why: `exit ${run.code}\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`,
+          }
+        })
+      })
+    }
+
+    /** @param {string} tag @param {string} id @param {import('../bench/measure.mjs').Sample} sample */
+    const progress = (tag, id, sample, extra = '') =>
+      process.stderr.write(
+        `${tag} ${id.padEnd(9)} ${(sample.wallMs / 1000).toFixed(2)} s  ssh ${sample.sshConnections}/${sample.sshChannels}  cmds ${sample.serverCommands}  tcp ${JSON.stringify(sample.tcpConnections)}  ↑${sample.bytesUp} ↓${sample.bytesDown}${extra}\n`,
+      )
+
+    for (let rep = 1; rep <= options.reps; rep++) {
+      for (const delay of options.delays) {
+        const tag = `[run ${rep}/${options.reps}, ${delay} ms]`
+        await runScenarios(delay, async (host, id, work) => {
+          const { result, sample } = await measure(host, () => work())
+          const runs = runsOf(id, delay)
+          if (result.ok) runs.samples.push(sample)
+          else {
+            runs.failures += 1
+            process.stderr.write(`${tag} ${id} FAILED: ${result.why}\n`)
+          }
+          progress(tag, id, sample)
         })
       }
     }
+
+    // Round trips on the wire: one more pass through the flight relay (the timed runs do not go through it),
+    // at a delay that tells an answer the client waited for from a message that crossed its own.
+    const hostsFile = hostsFileFor(work, DOMAIN)
+    /** @type {Awaited<ReturnType<typeof startFlightRelay>> | undefined} */
+    let flightRelay
+    await runScenarios(
+      COUNTING_DELAY_MS,
+      async (host, id, work) => {
+        const relay = /** @type {NonNullable<typeof flightRelay>} */ (flightRelay)
+        const { result, sample } = await measure(host, () => work(hostsFile))
+        const connections = Object.values(sample.tcpConnections).reduce((a, b) => a + b, 0)
+        const traces = await relay.take(connections)
+        const scenario = scenarios.find((s) => s.id === id)
+        if (!result.ok || !scenario) {
+          process.stderr.write(`[round trips] ${id} FAILED: ${result.why}\n`)
+          return
+        }
+        const rttMs = 2 * COUNTING_DELAY_MS
+        scenario.wire = {
+          roundTrips: runRoundTrips(traces, rttMs),
+          connections: [...traces]
+            .sort((a, b) => a.startMs - b.startMs)
+            .map((t) => ({ port: t.port, roundTrips: connectionRoundTrips(t.flights, rttMs) })),
+        }
+        progress('[round trips]', id, sample, `  wire: ${scenario.wire.roundTrips} round trips`)
+      },
+      async (host) => {
+        flightRelay?.stop()
+        flightRelay = await startFlightRelay(host)
+      },
+    )
+    flightRelay?.stop()
 
     const cpuList = cpus()
     /** @type {import('../bench/render-results.mjs').Results} */

@@ -16,10 +16,13 @@ import {
   targetsOf,
 } from '../../bench/render-results.mjs'
 import {
+  connectionRoundTrips,
   countSshLog,
+  type Flight,
   floorRoundTrips,
   judgeTargets,
   networkRoundTrips,
+  runRoundTrips,
   wallRoundTrips,
 } from '../../bench/round-trips.mjs'
 import { median, summarize } from '../../bench/stats.mjs'
@@ -52,6 +55,52 @@ describe('round trips', () => {
     expect(networkRoundTrips(1000, 900, 0)).toBeUndefined()
   })
 
+  /** Flights as the relay writes them down: each side answering the other after half a round trip. */
+  const trace = (sides: string, rttMs = 100): Flight[] =>
+    [...sides].map((side, i) => ({ side: side as 'c' | 's', atMs: (i * rttMs) / 2, bytes: 100 }))
+
+  it('counts the round trips of a connection from when its sides spoke', () => {
+    expect(connectionRoundTrips(trace('cs'), 100)).toBe(2) // TCP handshake, one request and its answer
+    expect(connectionRoundTrips(trace('cscs'), 100)).toBe(3) // TLS 1.3 handshake, then one request
+    expect(connectionRoundTrips(trace('cscsc'), 100)).toBe(3) // a last close nobody answers is not waited for
+    expect(connectionRoundTrips(trace('scscs'), 100)).toBe(4) // the server spoke first (a greeting)
+    expect(connectionRoundTrips(trace('c'), 100)).toBe(1)
+    expect(connectionRoundTrips([], 100)).toBe(1)
+    // An SSH deploy: KEXINIT both ways, then ECDH, NEWKEYS + service request, key query, signed key, channel
+    // open, exec (the script asks for the release), the release (it awaits the verdict), the verdict; a close.
+    expect(connectionRoundTrips(trace(`${'cs'.repeat(9)}c`), 100)).toBe(10)
+    // Without delay every answer counts: the trace's times do not matter.
+    expect(connectionRoundTrips(trace('cscs', 0), 0)).toBe(3)
+  })
+
+  it('does not count a flight the client sent without waiting for the answer in between', () => {
+    // The client writes a packet in two pieces while the server's own announcement passes in between.
+    const split: Flight[] = [
+      { side: 'c', atMs: 0, bytes: 22 },
+      { side: 's', atMs: 100, bytes: 1129 },
+      { side: 'c', atMs: 101, bytes: 4 },
+      { side: 's', atMs: 101.1, bytes: 412 },
+      { side: 'c', atMs: 101.2, bytes: 48 },
+      { side: 's', atMs: 201, bytes: 52 },
+      { side: 'c', atMs: 202, bytes: 22_904 },
+      { side: 's', atMs: 302, bytes: 1136 },
+    ]
+    expect(connectionRoundTrips(split, 100)).toBe(4)
+    // Without delay the same order would look like one more round trip.
+    expect(connectionRoundTrips(split, 0)).toBe(5)
+  })
+
+  it('adds SSH connections up, and counts HTTP(S) connections open at the same time once', () => {
+    const ssh = { port: 22, startMs: 0, endMs: 1000, flights: trace('cscscs') } // 4
+    const https = { port: 443, startMs: 400, endMs: 600, flights: trace('cscscs') } // 4
+    const http = { port: 80, startMs: 410, endMs: 500, flights: trace('cscs') } // 3, in parallel with https
+    const retry = { port: 443, startMs: 700, endMs: 800, flights: trace('cscs') } // 3, after both
+    expect(runRoundTrips([ssh, https, http], 100)).toBe(8)
+    expect(runRoundTrips([http, retry, ssh, https], 100)).toBe(11)
+    expect(runRoundTrips([ssh, { ...ssh, startMs: 2000, endMs: 3000 }], 100)).toBe(8)
+    expect(runRoundTrips([], 100)).toBe(0)
+  })
+
   it("counts connections, authentication requests, channels and requests in sshd's log", () => {
     const log = [
       'Connection from 127.0.0.1 port 34130 on 127.0.0.1 port 10022 rdomain ""',
@@ -74,11 +123,11 @@ describe('round trips', () => {
     const targets = judgeTargets({
       oneWayMs: 50,
       wallMs: (id) => walls[id],
-      networkRoundTrips: (id) => roundTrips[id],
+      roundTrips: (id) => roundTrips[id],
       startupMs: 199,
     })
     expect(targets.map((t) => [t.measured, t.pass, t.note])).toEqual([
-      ['0.25 × baseline', true, 'network alone: 0.20 × baseline (18.0 vs 90.0 round trips)'],
+      ['0.25 × baseline', true, 'network alone: 0.20 × baseline (18 vs 90 round trips)'],
       ['0.21 × baseline', false, ''],
       ['5.4 round trips', false, "wall ÷ RTT, Node's start-up included: 7.0"],
       ['199 ms', true, ''],
@@ -86,7 +135,7 @@ describe('round trips', () => {
     const unmeasured = judgeTargets({
       oneWayMs: 50,
       wallMs: () => undefined,
-      networkRoundTrips: () => undefined,
+      roundTrips: () => undefined,
       startupMs: undefined,
     })
     expect(unmeasured.every((t) => t.pass === undefined)).toBe(true)
@@ -169,11 +218,27 @@ describe('the results tables', () => {
         id: 'baseline',
         label: 'baseline',
         byDelay: { 0: runs(1300, 1400, 1350), 50: runs(10_000, 10_400, 10_600) },
+        wire: {
+          roundTrips: 88,
+          connections: [
+            { port: 22, roundTrips: 80 },
+            { port: 22, roundTrips: 5 },
+            { port: 443, roundTrips: 3 },
+          ],
+        },
       },
       {
         id: 'unchanged',
         label: 'unchanged redeploy',
         byDelay: { 0: runs(1500, 1600, 1400), 50: runs(2600, 2500, 2700) },
+        wire: {
+          roundTrips: 13,
+          connections: [
+            { port: 22, roundTrips: 9 },
+            { port: 443, roundTrips: 4 },
+            { port: 80, roundTrips: 3 },
+          ],
+        },
       },
       { id: 'check', label: 'check', byDelay: { 0: runs(200), 50: { samples: [], failures: 2 } } },
     ],
@@ -202,12 +267,13 @@ describe('the results tables', () => {
     expect(text).toContain('| baseline | 1.35 s (1.30–1.40) | 10.40 s (10.00–10.60) |')
     expect(text).toContain('| unchanged redeploy | 1.50 s (1.40–1.60) · 1.11× | 2.60 s (2.50–2.70) · 0.25× |')
     expect(text).toContain('| check | 0.20 s (0.20–0.20) · 0.15× | failed (2 runs) |')
-    // median 2.6 s ÷ 100 ms = 26 round trips; fastest (2.5 − 1.4) ÷ 0.1 = 11 added by the network; floor 11.
+    // median 2.6 s ÷ 100 ms = 26; 13 counted on the wire (floor 11); fastest (2.5 − 1.4) ÷ 0.1 = 11 from walls.
     expect(text).toContain(
-      '| unchanged redeploy | 1 | 2 | 1 | 1 | 1/1/1 | 4 | 9 | 67.3 kB | 9.5 kB | 26.0 | 11.0 | 11 |',
+      '| unchanged redeploy | 1 | 2 | 1 | 1 | 1/1/1 | 4 | 9 | 67.3 kB | 9.5 kB | 26.0 | 13 (22: 9, 443: 4, 80: 3) | 11 | 11.0 |',
     )
+    // The network ratio uses the counts on the wire.
     expect(text).toContain(
-      '| unchanged redeploy at 50 ms one-way | ≤ 0.2 × baseline | 0.25 × baseline | ❌ miss | network alone: 0.13 × baseline (11.0 vs 87.0 round trips) |',
+      '| unchanged redeploy at 50 ms one-way | ≤ 0.2 × baseline | 0.25 × baseline | ❌ miss | network alone: 0.15 × baseline (13 vs 88 round trips) |',
     )
     expect(text).toContain(
       '| changed deploy at 50 ms one-way | ≤ 0.25 × baseline | not measured | not measured |  |',

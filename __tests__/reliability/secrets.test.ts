@@ -188,16 +188,18 @@ describe('every mode, succeeding and failing, with debug logging: no secret in a
     expect(files.map((f) => f.where)).toContain('server: /etc/systemd/system/commento.service')
     const leaks = findSecrets(files, NEEDLES).map((f) => `${f.secret} in ${f.where}`)
     expect(leaks).toEqual([])
-    // And the files that do hold secrets are root's alone.
+    // Everything is root's and writable by root only; what holds secrets is readable by root only.
     const modes = await host.exec(
-      'cd /opt/commento && stat -c "%U %a %n" . releases releases/* releases/*/.env backups backups/* state deploy.log',
+      'cd /opt/commento && find . -not -type l -printf "%u %m %P\\n" | sed "s/ $/ ./" && stat -c "%U %a %n" /etc/systemd/system/commento.service',
     )
+    expect(modes.stdout).toMatch(/ releases\/r\w+\/\.env\n/)
+    expect(modes.stdout).toMatch(/ backups\/\S+\.sql\.gz\n/)
     for (const line of modes.stdout.trim().split('\n')) {
       const [owner, mode, path] = line.split(' ') as [string, string, string]
       expect({ path, owner }).toEqual({ path, owner: 'root' })
       const bits = Number.parseInt(mode, 8)
       expect({ path, writableByOthers: (bits & 0o022) !== 0 }).toEqual({ path, writableByOthers: false })
-      if (/\.env$|^backups|^state$/.test(path))
+      if (/\.env$|^backups|^state|^secrets/.test(path))
         expect({ path, readableByOthers: (bits & 0o077) !== 0 }).toEqual({ path, readableByOthers: false })
     }
   })

@@ -199,7 +199,7 @@ describe('every mode, succeeding and failing, with debug logging: no secret in a
       expect({ path, owner }).toEqual({ path, owner: 'root' })
       const bits = Number.parseInt(mode, 8)
       expect({ path, writableByOthers: (bits & 0o022) !== 0 }).toEqual({ path, writableByOthers: false })
-      if (/\.env$|^backups|^state|^secrets/.test(path))
+      if (/\.env$|^backups|^secrets|^state$/.test(path))
         expect({ path, readableByOthers: (bits & 0o077) !== 0 }).toEqual({ path, readableByOthers: false })
     }
   })

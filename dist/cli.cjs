@@ -59814,6 +59814,7 @@ export PATH
 OUT=$(mktemp) || exit 70
 UPGRADE_FROM=
 UPGRADING=0
+ROLLED_BACK=0
 PHASE=start
 LOCK="$CD_DIR/.deploy.lock"
 LOCK_OWNED=0
@@ -59845,6 +59846,8 @@ fail() {
   fi
   emit message "$1"
   RESULT="failed:$PHASE"
+  # The audit log keeps that the server went back to the release it had.
+  [ "$ROLLED_BACK" = 1 ] && RESULT="$RESULT,rolled-back"
   exit 1
 }
 
@@ -60072,7 +60075,13 @@ restore_for_upgrade() {
 # ---------------------------------------------------------------------------------------------------
 acquire_lock() {
   phase lock
-  mkdir -p "$CD_DIR" && chmod 755 "$CD_DIR"
+  # The deploy dir is root's alone: a folder another user owns or may write lets them swap what root runs,
+  # or read the dumps and the generated password.
+  mkdir -p "$CD_DIR" && chown root:root "$CD_DIR" && chmod 755 "$CD_DIR"
+  for sub in releases:755 state:700 backups:700 secrets:700; do
+    [ -d "$CD_DIR/\${sub%:*}" ] || continue
+    chown root:root "$CD_DIR/\${sub%:*}" && chmod "\${sub#*:}" "$CD_DIR/\${sub%:*}"
+  done
   info=$(mktemp -d "$CD_DIR/.lock-new.XXXXXX") || fail "cannot create the lock in $CD_DIR"
   boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
   printf 'pid=%s\\nboot=%s\\nactor=%s\\nrun=%s\\nsince=%s\\nrelease=%s\\n' "$$" "$boot" "$CD_ACTOR" \\
@@ -60275,6 +60284,7 @@ roll_back() {
     return 1
   fi
   if [ -n "$PREVIOUS" ]; then switch_link previous "$PREVIOUS"; else rm -f "$CD_DIR/previous"; fi
+  ROLLED_BACK=1
   emit fact rolled-back "$CURRENT"
   return 0
 }

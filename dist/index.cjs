@@ -48162,7 +48162,7 @@ var require_headers2 = __commonJS({
     var USTAR_VER = b4a.from([ZERO_OFFSET, ZERO_OFFSET]);
     var GNU_MAGIC = b4a.from([117, 115, 116, 97, 114, 32]);
     var GNU_VER = b4a.from([32, 0]);
-    var MASK = 4095;
+    var MASK2 = 4095;
     var MAGIC_OFFSET = 257;
     var VERSION_OFFSET = 263;
     exports2.decodeLongPath = function decodeLongPath(buf, encoding) {
@@ -48210,7 +48210,7 @@ var require_headers2 = __commonJS({
       if (b4a.byteLength(name) > 100 || b4a.byteLength(prefix) > 155) return null;
       if (opts.linkname && b4a.byteLength(opts.linkname) > 100) return null;
       b4a.write(buf, name);
-      b4a.write(buf, encodeOct(opts.mode & MASK, 6), 100);
+      b4a.write(buf, encodeOct(opts.mode & MASK2, 6), 100);
       b4a.write(buf, encodeOct(opts.uid, 6), 108);
       b4a.write(buf, encodeOct(opts.gid, 6), 116);
       encodeSize(opts.size, buf, 124);
@@ -52051,20 +52051,27 @@ function group(name, fn) {
 }
 
 // src/report/action-reporter.ts
+var MASK = "***";
 function actionReporter() {
+  let secrets = [];
+  const redact2 = (text) => secrets.reduce((masked, secret) => masked.split(secret).join(MASK), text);
   return {
-    info: (message) => info(message),
-    warning: (message) => warning(message),
-    error: (message) => error(message),
-    debug: (message) => debug(message),
-    setSecret: (value) => setSecret(value),
-    setOutput: (name, value) => setOutput(name, value),
-    group: (title, work) => group(title, work),
+    info: (message) => info(redact2(message)),
+    warning: (message) => warning(redact2(message)),
+    error: (message) => error(redact2(message)),
+    debug: (message) => debug(redact2(message)),
+    setSecret: (value) => {
+      setSecret(value);
+      if (value !== "" && !secrets.includes(value))
+        secrets = [...secrets, value].sort((a, b) => b.length - a.length);
+    },
+    setOutput: (name, value) => setOutput(name, redact2(value)),
+    group: (title, work) => group(redact2(title), work),
     summary: async (markdown) => {
       if (!process.env.GITHUB_STEP_SUMMARY) return;
-      await summary.addRaw(markdown, true).write();
+      await summary.addRaw(redact2(markdown), true).write();
     },
-    setFailed: (message) => setFailed(message)
+    setFailed: (message) => setFailed(redact2(message))
   };
 }
 
@@ -60071,6 +60078,7 @@ export PATH
 OUT=$(mktemp) || exit 70
 UPGRADE_FROM=
 UPGRADING=0
+ROLLED_BACK=0
 PHASE=start
 LOCK="$CD_DIR/.deploy.lock"
 LOCK_OWNED=0
@@ -60102,6 +60110,8 @@ fail() {
   fi
   emit message "$1"
   RESULT="failed:$PHASE"
+  # The audit log keeps that the server went back to the release it had.
+  [ "$ROLLED_BACK" = 1 ] && RESULT="$RESULT,rolled-back"
   exit 1
 }
 
@@ -60329,7 +60339,13 @@ restore_for_upgrade() {
 # ---------------------------------------------------------------------------------------------------
 acquire_lock() {
   phase lock
-  mkdir -p "$CD_DIR" && chmod 755 "$CD_DIR"
+  # The deploy dir is root's alone: a folder another user owns or may write lets them swap what root runs,
+  # or read the dumps and the generated password.
+  mkdir -p "$CD_DIR" && chown root:root "$CD_DIR" && chmod 755 "$CD_DIR"
+  for sub in releases:755 state:700 backups:700 secrets:700; do
+    [ -d "$CD_DIR/\${sub%:*}" ] || continue
+    chown root:root "$CD_DIR/\${sub%:*}" && chmod "\${sub#*:}" "$CD_DIR/\${sub%:*}"
+  done
   info=$(mktemp -d "$CD_DIR/.lock-new.XXXXXX") || fail "cannot create the lock in $CD_DIR"
   boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
   printf 'pid=%s\\nboot=%s\\nactor=%s\\nrun=%s\\nsince=%s\\nrelease=%s\\n' "$$" "$boot" "$CD_ACTOR" \\
@@ -60532,6 +60548,7 @@ roll_back() {
     return 1
   fi
   if [ -n "$PREVIOUS" ]; then switch_link previous "$PREVIOUS"; else rm -f "$CD_DIR/previous"; fi
+  ROLLED_BACK=1
   emit fact rolled-back "$CURRENT"
   return 0
 }

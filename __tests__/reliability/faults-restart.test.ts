@@ -30,7 +30,7 @@ it('`systemctl reload` fails: rolled back to the previous release, which runs ag
       },
       message:
         /::error::The restart phase failed on the server: systemctl reload commento\.service failed; rolled back to r/,
-      resultInLog: 'failed:restart',
+      resultInLog: 'failed:restart,rolled-back',
       check: (run, commands) => {
         expect(run.outputs['rolled-back']).toBe('true')
         // The failed reload, then the reload of the previous release.
@@ -52,7 +52,7 @@ it('`systemctl start` of a stopped stack fails: rolled back, and the previous re
       },
       message:
         /::error::The restart phase failed on the server: systemctl start commento\.service failed; rolled back to r/,
-      resultInLog: 'failed:restart',
+      resultInLog: 'failed:restart,rolled-back',
       check: (run, commands) => {
         expect(run.outputs['rolled-back']).toBe('true')
         // The failed start of the new release, then a start (not a reload) of the previous one.

@@ -28,6 +28,7 @@ export PATH
 OUT=$(mktemp) || exit 70
 UPGRADE_FROM=
 UPGRADING=0
+ROLLED_BACK=0
 PHASE=start
 LOCK="$CD_DIR/.deploy.lock"
 LOCK_OWNED=0
@@ -59,6 +60,8 @@ fail() {
   fi
   emit message "$1"
   RESULT="failed:$PHASE"
+  # The audit log keeps that the server went back to the release it had.
+  [ "$ROLLED_BACK" = 1 ] && RESULT="$RESULT,rolled-back"
   exit 1
 }
 
@@ -495,6 +498,7 @@ roll_back() {
     return 1
   fi
   if [ -n "$PREVIOUS" ]; then switch_link previous "$PREVIOUS"; else rm -f "$CD_DIR/previous"; fi
+  ROLLED_BACK=1
   emit fact rolled-back "$CURRENT"
   return 0
 }

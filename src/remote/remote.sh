@@ -29,6 +29,7 @@ OUT=$(mktemp) || exit 70
 UPGRADE_FROM=
 UPGRADING=0
 ROLLED_BACK=0
+WAITED=0
 PHASE=start
 LOCK="$CD_DIR/.deploy.lock"
 LOCK_OWNED=0
@@ -137,15 +138,28 @@ preflight() {
   PG_VOLUME=$(cat "$CD_DIR/state/postgres-volume" 2>/dev/null || :)
   [ -n "$PG_VOLUME" ] || PG_VOLUME=$CD_PG_VOLUME
   TARGET_PG_VOLUME=$PG_VOLUME
+  # One inspect per volume (each command is a process start on the server): which are missing, and
+  # where the database's data lies.
+  MISSING_VOLUMES=
+  PG_MOUNTPOINT=
+  for volume in $CD_VOLUMES; do
+    if mountpoint=$(docker volume inspect --format '{{ .Mountpoint }}' "$volume" 2>/dev/null); then
+      [ "$volume" = "$PG_VOLUME" ] && PG_MOUNTPOINT=$mountpoint
+    else
+      MISSING_VOLUMES="$MISSING_VOLUMES $volume"
+    fi
+  done
+  case " $CD_VOLUMES " in
+  *" $PG_VOLUME "*) ;;
+  *) PG_MOUNTPOINT=$(docker volume inspect --format '{{ .Mountpoint }}' "$PG_VOLUME" 2>/dev/null || :) ;;
+  esac
   check_postgres_major
   CURRENT=$(release_of current)
   PREVIOUS=$(release_of previous)
   RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
   ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
   emit state current="${CURRENT:--}" previous="${PREVIOUS:--}" running="${RUNNING:--}" active="${ACTIVE:-unknown}"
-  for volume in $CD_VOLUMES; do
-    docker volume inspect "$volume" >/dev/null 2>&1 || emit fact volume-missing "$volume"
-  done
+  for volume in $MISSING_VOLUMES; do emit fact volume-missing "$volume"; done
   if [ -f "$UNIT_PATH" ]; then
     emit fact unit-installed "$(sha256sum "$UNIT_PATH" | cut -d' ' -f1)"
   else
@@ -161,8 +175,8 @@ preflight() {
 
 # The data volume written by another Postgres major does not start: stop before touching anything.
 check_postgres_major() {
-  [ -n "$CD_PG_MAJOR" ] || return 0
-  mountpoint=$(docker volume inspect --format '{{ .Mountpoint }}' "$PG_VOLUME" 2>/dev/null) || return 0
+  [ -n "$CD_PG_MAJOR" ] && [ -n "$PG_MOUNTPOINT" ] || return 0
+  mountpoint=$PG_MOUNTPOINT
   found=
   for f in "$mountpoint/PG_VERSION" "$mountpoint/data/PG_VERSION" "$mountpoint"/*/docker/PG_VERSION; do
     if [ -f "$f" ]; then
@@ -321,6 +335,7 @@ acquire_lock() {
     if [ "$announced" = 0 ]; then
       emit waiting-lock "$(holder actor)" "$(holder run)" "$(holder since)"
       announced=1
+      WAITED=1
     fi
     sleep 1
     waited=$((waited + 1))
@@ -386,8 +401,9 @@ receive_release() {
 
 ensure_volumes() {
   phase volumes
-  for volume in $CD_VOLUMES; do
-    docker volume inspect "$volume" >/dev/null 2>&1 && continue
+  # What preflight found missing; after waiting for the lock, another deploy may have created them.
+  for volume in $MISSING_VOLUMES; do
+    [ "$WAITED" = 1 ] && docker volume inspect "$volume" >/dev/null 2>&1 && continue
     step "creating volume $volume" docker volume create "$volume"
     emit fact volume-created "$volume"
   done
@@ -542,11 +558,13 @@ remove_old_releases() {
 deploy() {
   preflight
   acquire_lock
-  # Re-read under the lock: another deploy may have finished while we waited.
-  CURRENT=$(release_of current)
-  PREVIOUS=$(release_of previous)
-  RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
-  ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
+  if [ "$WAITED" = 1 ]; then
+    # Re-read under the lock: another deploy finished while we waited.
+    CURRENT=$(release_of current)
+    PREVIOUS=$(release_of previous)
+    RUNNING=$(cat "$CD_DIR/state/running" 2>/dev/null || :)
+    ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
+  fi
   receive_release
   pin_postgres_volume "$REL"
   ensure_volumes

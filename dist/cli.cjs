@@ -59678,6 +59678,25 @@ function recreatedServices(before, after) {
   return [...new Set(changed)].sort();
 }
 
+// src/report/buffered-reporter.ts
+function bufferedReporter(target) {
+  const held = [];
+  return {
+    info: (message) => held.push(["info", message]),
+    warning: (message) => held.push(["warning", message]),
+    error: (message) => held.push(["error", message]),
+    debug: (message) => held.push(["debug", message]),
+    setSecret: (value) => target.setSecret(value),
+    setOutput: (name, value) => target.setOutput(name, value),
+    group: (_title, work) => work(),
+    summary: (markdown) => target.summary(markdown),
+    setFailed: (message) => target.setFailed(message),
+    replay() {
+      for (const [level, message] of held.splice(0)) target[level](message);
+    }
+  };
+}
+
 // src/report/deploy-summary.ts
 function seconds2(ms) {
   return `${(ms / 1e3).toFixed(ms < 1e4 ? 2 : 1)} s`;
@@ -60670,6 +60689,11 @@ async function applyRemotely(settings, reporter, deps, mode) {
     });
   }
   const plan = remotePlanFor(settings, mode, upload, deps.release.postgresEnvTemplate());
+  const early = mode === "deploy" ? (() => {
+    const quiet = bufferedReporter(reporter);
+    const options = { ...siteCheckOptions(settings), waitTimeoutSeconds: 0 };
+    return { quiet, report: deps.checkSite(options, quiet).catch(() => void 0) };
+  })() : void 0;
   const session = await timed("Connect", () => deps.connect(settings, reporter));
   let site;
   let run;
@@ -60678,6 +60702,12 @@ async function applyRemotely(settings, reporter, deps, mode) {
     run = await runPlanSurvivingCut(session, plan, reporter, {
       ...upload ? { tar: upload.tar } : {},
       verify: async (sofar) => {
+        const before = sofar.changed === false ? await early?.report : void 0;
+        if (before?.status === "healthy") {
+          early?.quiet.replay();
+          site = before;
+          return "healthy";
+        }
         site = await deps.checkSite(siteCheckOptions(settings), reporter);
         if (site.status === "healthy") return "healthy";
         const hadRelease = (sofar.state.current ?? "-") !== "-";

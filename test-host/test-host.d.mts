@@ -260,6 +260,9 @@ export interface TestHost {
   stop(): Promise<void>
 }
 
+/** The programs a test host is made of, each with the Debian package that has it. */
+export const TEST_HOST_TOOLS: ReadonlyArray<readonly [string, string]>
+
 /** Starts a test host: sshd is listening when the promise resolves (about a second). */
 export function startTestHost(options?: TestHostOptions): Promise<TestHost>
 

@@ -53,8 +53,11 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** Where services listen inside the namespace when the delaying proxy holds the public ports. */
 const INNER_PORTS = { ssh: 10022, http: 10080, https: 10443 }
 
-/** The tools a host is made of, with the Debian package that has each. */
-const TOOLS = [
+/**
+ * The tools a host is made of, with the Debian package that has each (the demo checks them too).
+ * @type {ReadonlyArray<readonly [string, string]>}
+ */
+export const TEST_HOST_TOOLS = [
   ['unshare', 'util-linux'],
   ['nsenter', 'util-linux'],
   ['ip', 'iproute2'],
@@ -84,7 +87,7 @@ function checkMachine() {
   if (process.getuid?.() !== 0) {
     throw new Error('test host: needs root (it makes mount and network namespaces); run the tests as root')
   }
-  const missing = TOOLS.filter(([tool]) => !findTool(/** @type {string} */ (tool)))
+  const missing = TEST_HOST_TOOLS.filter(([tool]) => !findTool(/** @type {string} */ (tool)))
   if (missing.length > 0) {
     throw new Error(
       `test host: missing ${missing.map(([tool, pkg]) => `${tool} (Debian package ${pkg})`).join(', ')}; ` +
@@ -540,33 +543,8 @@ export class TestHost {
    * @param {RunOptions} [options]
    */
   spawnAsRunner(command, args = [], options = {}) {
-    this.assertRunning()
-    /** @type {NodeJS.ProcessEnv} */
-    const env = { ...process.env }
-    for (const [key, value] of Object.entries(options.env ?? {})) {
-      if (value === undefined) delete env[key]
-      else env[key] = value
-    }
-    return spawn(
-      'nsenter',
-      [
-        `--net=/proc/${this.initPid}/ns/net`,
-        '--',
-        'unshare',
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        // bash, not dash: dash drops variables whose names are not identifiers, such as INPUT_PRIVATE-KEY.
-        'bash',
-        '-c',
-        'mount --bind "$0" /etc/hosts && exec "$@"',
-        join(this.paths.etc, 'runner-hosts'),
-        command,
-        ...args,
-      ],
-      { env, cwd: options.cwd, stdio: 'pipe', detached: true },
-    )
+    const { argv, env } = this.runnerCommand(command, args, options)
+    return spawn('nsenter', argv, { env, stdio: 'pipe', detached: true })
   }
 
   /**
@@ -576,6 +554,18 @@ export class TestHost {
    * @returns {Promise<RunResult>}
    */
   runAsRunner(command, args = [], options = {}) {
+    const { argv, env } = this.runnerCommand(command, args, options)
+    return run('nsenter', argv, { env, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 })
+  }
+
+  /**
+   * The `nsenter` argv and the environment of a client command: the host's network namespace, a mount
+   * namespace of its own whose /etc/hosts maps the domain, the given working directory.
+   * @param {string} command
+   * @param {readonly string[]} args
+   * @param {RunOptions} options
+   */
+  runnerCommand(command, args, options) {
     this.assertRunning()
     /** @type {NodeJS.ProcessEnv} */
     const env = { ...process.env }
@@ -583,27 +573,24 @@ export class TestHost {
       if (value === undefined) delete env[key]
       else env[key] = value
     }
-    return run(
-      'nsenter',
-      [
-        `--net=/proc/${this.initPid}/ns/net`,
-        '--',
-        'unshare',
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        // bash, not dash: dash drops variables whose names are not identifiers, such as INPUT_PRIVATE-KEY.
-        'bash',
-        '-c',
-        'mount --bind "$0" /etc/hosts && cd "$1" && shift && exec "$@"',
-        join(this.paths.etc, 'runner-hosts'),
-        options.cwd ?? process.cwd(),
-        command,
-        ...args,
-      ],
-      { env, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 },
-    )
+    const argv = [
+      `--net=/proc/${this.initPid}/ns/net`,
+      '--',
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      // bash, not dash: dash drops variables whose names are not identifiers, such as INPUT_PRIVATE-KEY.
+      'bash',
+      '-c',
+      'mount --bind "$0" /etc/hosts && cd "$1" && shift && exec "$@"',
+      join(this.paths.etc, 'runner-hosts'),
+      options.cwd ?? process.cwd(),
+      command,
+      ...args,
+    ]
+    return { argv, env }
   }
 
   /**

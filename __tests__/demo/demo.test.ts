@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import {
   closeSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -248,6 +249,8 @@ describe('npm run demo', () => {
     for (const file of ['demo.mjs', 'install-test-deps.sh']) {
       copyFileSync(join(repoRoot, 'scripts', file), join(checkout, 'scripts', file))
     }
+    // A clone before `npm ci`: the repository's own files, no node_modules, no dist/.
+    cpSync(join(repoRoot, 'test-host'), join(checkout, 'test-host'), { recursive: true })
     const run = spawnSync(node24, [join(checkout, 'scripts', 'demo.mjs')], {
       cwd: checkout,
       encoding: 'utf8',

@@ -1,47 +1,18 @@
 // Nothing is lost: the database is dumped before a restart that changes something (and a failed dump
 // stops the deploy before the restart), and a data volume written by another Postgres major stops the
 // deploy before anything changes.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startTestHost, type TestHost } from '../../test-host/test-host.mjs'
-import { createTestPki, type Pki } from '../../test-host/test-pki.mjs'
-import { expectSuccess, runAction } from '../helpers/action-run.js'
+import type { TestHost } from '../../test-host/test-host.mjs'
+import { expectSuccess } from '../helpers/action-run.js'
+import { useDeploySetting } from '../helpers/deploy-host.js'
 
-const domain = 'comments.test'
+const setting = useDeploySetting('data')
 let host: TestHost
-let pki: Pki
-let pkiDir: string
-
-beforeAll(async () => {
-  pkiDir = mkdtempSync(join(tmpdir(), 'cd-data-pki-'))
-  pki = await createTestPki(pkiDir)
-  const leaf = await pki.issue({ names: [domain] })
-  host = await startTestHost({
-    domain,
-    tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath },
-  })
-}, 60_000)
-
-afterAll(async () => {
-  await host?.stop()
-  rmSync(pkiDir, { recursive: true, force: true })
+beforeAll(() => {
+  host = setting.host
 })
 
 function deploy(overrides: Record<string, string> = {}) {
-  return runAction(
-    host,
-    {
-      host: domain,
-      'host-key': host.hostKeyLine,
-      'private-key': host.keys.root.privateKey,
-      domain,
-      email: 'admin@example.com',
-      'wait-timeout': '20',
-      ...overrides,
-    },
-    { NODE_EXTRA_CA_CERTS: pki.rootCertPath },
-  )
+  return setting.deploy(host, overrides)
 }
 
 describe('data safety', () => {
@@ -194,12 +165,7 @@ WantedBy=multi-user.target
   })
 
   it('dumps its database first, moves its files aside, keeps its volumes, and takes over', async () => {
-    const leaf = await pki.issue({ names: [domain] })
-    legacy = await startTestHost({
-      domain,
-      compose: 'v1',
-      tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath },
-    })
+    legacy = await setting.startHost({ compose: 'v1' })
     const data = legacy.createVolume('commento_postgres_volume')
     legacy.createVolume('certbot_etc_volume')
     await legacy.exec(`echo 11 > ${data}/PG_VERSION && echo comments > ${data}/readers-comments`)
@@ -220,19 +186,7 @@ WantedBy=multi-user.target
       throw new Error(`the article's unit did not start:\n${journal.stdout}`)
     const from = legacy.calls().length
 
-    const run = await runAction(
-      legacy,
-      {
-        host: domain,
-        'host-key': legacy.hostKeyLine,
-        'private-key': legacy.keys.root.privateKey,
-        domain,
-        email: 'admin@example.com',
-        'postgres-image': 'postgres:11',
-        'wait-timeout': '20',
-      },
-      { NODE_EXTRA_CA_CERTS: pki.rootCertPath },
-    )
+    const run = await setting.deploy(legacy, { 'postgres-image': 'postgres:11' })
     expectSuccess(run)
     const commands = legacy
       .calls()

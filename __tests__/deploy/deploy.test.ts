@@ -1,51 +1,20 @@
 // Deploy, plan and rollback end to end: the bundle in dist/, run as the runner runs it, against a real
 // OpenSSH server in a test namespace whose docker and systemctl are recording stand-ins and whose site
 // is served by a real nginx with a certificate from a test CA.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startTestHost, type TestHost } from '../../test-host/test-host.mjs'
-import { createTestPki, type Pki } from '../../test-host/test-pki.mjs'
-import { type ActionRun, expectSuccess, runAction } from '../helpers/action-run.js'
+import type { TestHost } from '../../test-host/test-host.mjs'
+import { type ActionRun, expectSuccess } from '../helpers/action-run.js'
+import { domain, useDeploySetting } from '../helpers/deploy-host.js'
 
-const domain = 'comments.test'
+const setting = useDeploySetting('deploy', {
+  'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=false\nCOMMENTO_SMTP_PASSWORD=smtp-secret-value-1',
+})
 let host: TestHost
-let pki: Pki
-let pkiDir: string
-
-beforeAll(async () => {
-  pkiDir = mkdtempSync(join(tmpdir(), 'cd-deploy-pki-'))
-  pki = await createTestPki(pkiDir)
-  const leaf = await pki.issue({ names: [domain] })
-  host = await startTestHost({
-    domain,
-    tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath },
-  })
-}, 60_000)
-
-afterAll(async () => {
-  await host?.stop()
-  rmSync(pkiDir, { recursive: true, force: true })
+beforeAll(() => {
+  host = setting.host
 })
 
-function baseInputs(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    host: domain,
-    'host-key': host.hostKeyLine,
-    'private-key': host.keys.root.privateKey,
-    domain,
-    email: 'admin@example.com',
-    'wait-timeout': '20',
-    'commento-env': 'COMMENTO_FORBID_NEW_OWNERS=false\nCOMMENTO_SMTP_PASSWORD=smtp-secret-value-1',
-    ...overrides,
-  }
-}
-
-async function deploy(
-  overrides: Record<string, string> = {},
-  env: Record<string, string> = {},
-): Promise<ActionRun> {
-  return runAction(host, baseInputs(overrides), { NODE_EXTRA_CA_CERTS: pki.rootCertPath, ...env })
+function deploy(overrides: Record<string, string> = {}): Promise<ActionRun> {
+  return setting.deploy(host, overrides)
 }
 
 /** Stand-in calls made after `from` calls had been recorded. */
@@ -84,7 +53,7 @@ describe('deploy against the test host', () => {
       changed: 'true',
       'previous-release': '',
       'rolled-back': 'false',
-      'cert-issuer': expect.stringContaining(pki.intermediateCn),
+      'cert-issuer': expect.stringContaining(setting.pki.intermediateCn),
     })
     expect(Number(first.outputs['cert-days-left'])).toBeGreaterThan(80)
 

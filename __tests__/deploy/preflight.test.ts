@@ -1,30 +1,13 @@
 // Preflight: a server that lacks what the stack needs is told so clearly, before anything changes.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startTestHost, type TestHost, type TestHostOptions } from '../../test-host/test-host.mjs'
-import { createTestPki, type IssuedCertificate, type Pki } from '../../test-host/test-pki.mjs'
-import { expectSuccess, runAction } from '../helpers/action-run.js'
+import type { TestHost, TestHostOptions } from '../../test-host/test-host.mjs'
+import { expectSuccess } from '../helpers/action-run.js'
+import { useDeploySetting } from '../helpers/deploy-host.js'
 
-const domain = 'comments.test'
-let pki: Pki
-let leaf: IssuedCertificate
-let pkiDir: string
+const setting = useDeploySetting('preflight')
 
-beforeAll(async () => {
-  pkiDir = mkdtempSync(join(tmpdir(), 'cd-preflight-pki-'))
-  pki = await createTestPki(pkiDir)
-  leaf = await pki.issue({ names: [domain] })
-}, 60_000)
-
-afterAll(() => rmSync(pkiDir, { recursive: true, force: true }))
-
+/** Each case needs a server of its own kind. */
 async function withHost<T>(options: TestHostOptions, work: (host: TestHost) => Promise<T>): Promise<T> {
-  const host = await startTestHost({
-    domain,
-    tls: { certPath: leaf.certPath, keyPath: leaf.keyPath, chainPath: leaf.chainPath },
-    ...options,
-  })
+  const host = await setting.startHost(options)
   try {
     return await work(host)
   } finally {
@@ -33,19 +16,7 @@ async function withHost<T>(options: TestHostOptions, work: (host: TestHost) => P
 }
 
 function deploy(host: TestHost, overrides: Record<string, string> = {}) {
-  return runAction(
-    host,
-    {
-      host: domain,
-      'host-key': host.hostKeyLine,
-      'private-key': host.keys.root.privateKey,
-      domain,
-      email: 'admin@example.com',
-      'wait-timeout': '20',
-      ...overrides,
-    },
-    { NODE_EXTRA_CA_CERTS: pki.rootCertPath },
-  )
+  return setting.deploy(host, overrides)
 }
 
 describe('preflight', () => {

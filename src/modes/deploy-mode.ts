@@ -7,6 +7,7 @@ import type { Settings } from '../inputs/settings.js'
 import { recreatedServices } from '../remote/remote-events.js'
 import { type ReleaseUpload, remotePlanFor } from '../remote/remote-plan.js'
 import type { RemoteRunResult, Verdict } from '../remote/remote-run.js'
+import { bufferedReporter } from '../report/buffered-reporter.js'
 import { deploySummaryMarkdown } from '../report/deploy-summary.js'
 import type { Reporter } from '../report/reporter.js'
 import { type ModeDependencies, siteCheckOptions } from './dependencies.js'
@@ -50,6 +51,17 @@ async function applyRemotely(
   }
 
   const plan = remotePlanFor(settings, mode, upload, deps.release.postgresEnvTemplate())
+  // The site as it is now, checked while the server is reached: when the deploy turns out to change
+  // nothing, this is the verdict, ready when the server asks for it. One attempt, read-only; after a
+  // change, or when it is not healthy, the site is checked again (with retries) once the server is done.
+  const early =
+    mode === 'deploy'
+      ? (() => {
+          const quiet = bufferedReporter(reporter)
+          const options = { ...siteCheckOptions(settings), waitTimeoutSeconds: 0 }
+          return { quiet, report: deps.checkSite(options, quiet).catch(() => undefined) }
+        })()
+      : undefined
   const session = await timed('Connect', () => deps.connect(settings, reporter))
   let site: SiteReport | undefined
   let run: RemoteRunResult
@@ -58,6 +70,12 @@ async function applyRemotely(
     run = await runPlanSurvivingCut(session, plan, reporter, {
       ...(upload ? { tar: upload.tar } : {}),
       verify: async (sofar): Promise<Verdict> => {
+        const before = sofar.changed === false ? await early?.report : undefined
+        if (before?.status === 'healthy') {
+          early?.quiet.replay()
+          site = before
+          return 'healthy'
+        }
         site = await deps.checkSite(siteCheckOptions(settings), reporter)
         if (site.status === 'healthy') return 'healthy'
         // Only a deploy that changed a server which had a release before has something to roll back to.

@@ -51547,7 +51547,8 @@ var package_default = {
     jest: "NODE_OPTIONS=--experimental-vm-modules jest",
     test: "npm run typecheck && npm run lint && npm run jest -- --coverage",
     demo: "node scripts/demo.mjs",
-    bench: "node scripts/bench.mjs"
+    bench: "node scripts/bench.mjs",
+    pretest: "bash scripts/install-test-deps.sh"
   },
   dependencies: {
     "@actions/core": "3.0.1",

@@ -59895,7 +59895,7 @@ on_exit() {
   code=$?
   [ "$CD_MODE" = plan ] || [ "$CD_MODE" = diagnose ] || log_deploy
   [ "$LOCK_OWNED" = 1 ] && rm -rf "$LOCK"
-  rm -rf "$OUT" "$CD_DIR/releases/.incoming-$$" "$CD_DIR/releases/.incoming-$$.tar" 2>/dev/null
+  rm -rf "$OUT" "$OUT.restart" "$CD_DIR/releases/.incoming-$$" "$CD_DIR/releases/.incoming-$$.tar" 2>/dev/null
   exit "$code"
 }
 trap on_exit EXIT
@@ -60385,16 +60385,17 @@ deploy() {
     prepare_images
     if [ -n "$UPGRADE_FROM" ]; then prepare_postgres_upgrade; else backup_database; fi
     if ! apply_release "$CD_RELEASE"; then
+      # The failed command and its output, kept for the report while the rollback runs commands of its own.
+      failed_action=$action
       cp "$OUT" "$OUT.restart"
       if [ "$CD_ROLLBACK" = 1 ] && roll_back; then
         cp "$OUT.restart" "$OUT"
-        RESULT=rolled-back
         PHASE=restart
-        fail "systemctl $action $CD_UNIT failed; rolled back to $CURRENT" "systemctl $action $CD_UNIT"
+        fail "systemctl $failed_action $CD_UNIT failed; rolled back to $CURRENT" "systemctl $failed_action $CD_UNIT"
       fi
       cp "$OUT.restart" "$OUT"
       PHASE=restart
-      fail "systemctl $action $CD_UNIT failed" "systemctl $action $CD_UNIT"
+      fail "systemctl $failed_action $CD_UNIT failed" "systemctl $failed_action $CD_UNIT"
     fi
     [ -n "$CURRENT" ] && [ "$CURRENT" != "$CD_RELEASE" ] && switch_link previous "$CURRENT"
   fi

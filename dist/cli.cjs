@@ -60541,6 +60541,8 @@ ${COMPACT_SCRIPT}
 var PHASE_TITLES = {
   preflight: "Preflight: docker, compose, systemd, disk",
   lock: "Deploy lock",
+  adopt: "Adopt the install made by hand from the article",
+  upgrade: "Postgres upgrade: dump the running database",
   upload: "Upload release",
   volumes: "Docker volumes",
   images: "Pull and build images",

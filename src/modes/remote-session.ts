@@ -19,6 +19,8 @@ export type Connect = (settings: Settings, reporter: Reporter) => Promise<SshSes
 const PHASE_TITLES: Record<string, string> = {
   preflight: 'Preflight: docker, compose, systemd, disk',
   lock: 'Deploy lock',
+  adopt: 'Adopt the install made by hand from the article',
+  upgrade: 'Postgres upgrade: dump the running database',
   upload: 'Upload release',
   volumes: 'Docker volumes',
   images: 'Pull and build images',

@@ -106,7 +106,8 @@ describe('checkSite waits for what waiting can fix', () => {
     // Attempts at 0 s, 1 s, 3 s (delays 1 s, then 2 s, cut to the deadline).
     expect(report.attempts).toBe(3)
     expect(elapsed).toBeGreaterThanOrEqual(3000)
-    expect(elapsed).toBeLessThan(5000)
+    // No attempt after the deadline: a fourth would start at 3 s + 4 s.
+    expect(elapsed).toBeLessThan(7000)
   })
 })
 
@@ -123,7 +124,8 @@ describe('checkSite stops early when waiting cannot help', () => {
     const elapsed = Date.now() - started
     expect(failing(report)).toEqual(['tls-name: fail', 'commento-js: fail', 'commento-api: fail'])
     expect(report.attempts).toBe(1)
-    expect(elapsed).toBeLessThan(2000)
+    // Waiting would have taken the whole wait-timeout (30 s); a slow machine still answers in a few.
+    expect(elapsed).toBeLessThan(10_000)
   })
 
   it('fails an expired certificate and an unknown issuer at once', async () => {
@@ -145,7 +147,7 @@ describe('checkSite stops early when waiting cannot help', () => {
       checkFakeSite(expired, pkis, { waitTimeoutSeconds: 30 }),
       checkFakeSite(unknown, pkis, { waitTimeoutSeconds: 30 }),
     ])
-    expect(Date.now() - started).toBeLessThan(2000)
+    expect(Date.now() - started).toBeLessThan(10_000)
     expect(reports.map((r) => [r.attempts, failing(r)])).toEqual([
       [1, ['cert-dates: fail']],
       [1, ['tls-chain: fail']],

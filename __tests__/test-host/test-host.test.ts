@@ -748,9 +748,11 @@ const once = () => new Promise((resolve) => { const t = Date.now()
       await Promise.all([siteUp(slow), siteUp(fast)])
       const slowMs = await connectAndRequest(slow)
       const fastMs = await connectAndRequest(fast)
+      // Two round trips of 100 ms (handshake, then request and answer); the one without latency
+      // costs next to nothing, even on a busy machine.
       expect(slowMs).toBeGreaterThanOrEqual(150)
-      expect(slowMs).toBeLessThan(600)
-      expect(fastMs).toBeLessThan(50)
+      expect(slowMs).toBeLessThan(1000)
+      expect(fastMs).toBeLessThan(Math.min(100, slowMs - 100))
       // sshd behind the proxy still works with the pinned key, and the proxy counted the traffic.
       expect(await ssh(slow, 'root', 'echo hi')).toMatchObject({ code: 0, stdout: 'hi\n' })
       await new Promise((resolve) => setTimeout(resolve, 200))

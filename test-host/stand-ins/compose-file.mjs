@@ -5,12 +5,24 @@
 
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { StandInError } from './errors.mjs'
 
 /** Names compose looks for, in its order of preference. */
 export const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml']
+
+/** @type {typeof import('yaml') | undefined} */
+let yamlModule
+/**
+ * The YAML library, loaded on first use: every stand-in call is a process start, and most calls
+ * (`docker version`, `systemctl is-active`…) read no Compose file, so they should not pay for it.
+ * @returns {typeof import('yaml')}
+ */
+export function yaml() {
+  yamlModule ??= createRequire(import.meta.url)('yaml')
+  return /** @type {typeof import('yaml')} */ (yamlModule)
+}
 
 const TOP_LEVEL_KEYS = new Set([
   'version',
@@ -208,7 +220,7 @@ export function loadProject(caller, globals, version) {
   for (const file of files) {
     let parsed
     try {
-      parsed = parseYaml(readFileSync(file, 'utf8'))
+      parsed = yaml().parse(readFileSync(file, 'utf8'))
     } catch (error) {
       throw invalid(`yaml: ${file}: ${error instanceof Error ? error.message.split('\n')[0] : error}`)
     }

@@ -5,8 +5,14 @@
 
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
-import { stringify as stringifyYaml } from 'yaml'
-import { buildContextOf, hashDirectory, imageOf, loadProject, serviceConfigHash } from './compose-file.mjs'
+import {
+  buildContextOf,
+  hashDirectory,
+  imageOf,
+  loadProject,
+  serviceConfigHash,
+  yaml,
+} from './compose-file.mjs'
 import { ensureVolume, parseOptions } from './docker.mjs'
 import { forbiddenCall, StandInError, unknownCall } from './errors.mjs'
 import { applySite, stopSite } from './site.mjs'
@@ -247,7 +253,7 @@ function config(session, args) {
   } else if (!parsed.flags.has('-q') && !parsed.flags.has('--quiet')) {
     const format = parsed.values['--format'] ?? 'yaml'
     if (format === 'json') out(`${JSON.stringify(project.model, null, 2)}\n`)
-    else if (format === 'yaml') out(stringifyYaml(project.model))
+    else if (format === 'yaml') out(yaml().stringify(project.model))
     else throw unknownCall(session.commandLine, `format ${format}`)
   }
   return 0

@@ -6,7 +6,6 @@
 
 import { spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { request } from 'node:http'
 import { join } from 'node:path'
 import { StandInError } from './errors.mjs'
 import { sleepSync } from './state-store.mjs'
@@ -129,7 +128,8 @@ export function sitePid(host) {
  */
 function servedGeneration(host) {
   return new Promise((resolvePromise) => {
-    const req = request(
+    // Loaded here, not at the top: most calls never ask, and each call is a process start.
+    const req = /** @type {typeof import('node:http')} */ (process.getBuiltinModule('node:http')).request(
       {
         host: '127.0.0.1',
         port: host.ports.http,

@@ -21,8 +21,11 @@ if ((${#missing[@]})); then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
   fi
   trap '[[ $own_policy == 1 ]] && rm -f "$policy"' EXIT
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # A new machine may still be busy with its own first apt run (the dpkg lock), or meet a mirror that
+  # drops a connection: wait for the lock, retry downloads.
+  apt_options=(-o DPkg::Lock::Timeout=300 -o Acquire::Retries=3)
+  apt-get "${apt_options[@]}" update -qq
+  apt-get "${apt_options[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Where they were started anyway (installed before), stop them: the tests need ports 22, 80 and 443 free
 # in their own namespaces only, but a machine-wide nginx on :80 would confuse a person reading the demo.

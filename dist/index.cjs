@@ -60157,7 +60157,8 @@ log_deploy() {
 on_exit() {
   code=$?
   [ "$CD_MODE" = plan ] || [ "$CD_MODE" = diagnose ] || log_deploy
-  [ "$LOCK_OWNED" = 1 ] && rm -rf "$LOCK"
+  # Only our own lock: were it ever displaced, the one now there belongs to another deploy.
+  [ "$LOCK_OWNED" = 1 ] && [ "$(sed -n 's/^pid=//p' "$LOCK/info" 2>/dev/null)" = "$$" ] && rm -rf "$LOCK"
   rm -rf "$OUT" "$OUT.restart" "$CD_DIR/releases/.incoming-$$" "$CD_DIR/releases/.incoming-$$.tar" 2>/dev/null
   exit "$code"
 }
@@ -60390,10 +60391,18 @@ acquire_lock() {
     holder() { sed -n "s/^$1=//p" "$LOCK/info" 2>/dev/null; }
     pid=$(holder pid)
     if [ -n "$pid" ] && lock_is_stale "$pid" "$(holder boot)"; then
+      seen=$(cat "$LOCK/info" 2>/dev/null)
       stale="$LOCK.stale.$$"
       if mv -T "$LOCK" "$stale" 2>/dev/null; then
-        emit warning "recovered a stale deploy lock left by $(sed -n 's/^actor=//p' "$stale/info") (run $(sed -n 's/^run=//p' "$stale/info"), since $(sed -n 's/^since=//p' "$stale/info")): its process $pid is gone"
-        rm -rf "$stale"
+        if [ "$(cat "$stale/info" 2>/dev/null)" = "$seen" ]; then
+          emit warning "recovered a stale deploy lock left by $(sed -n 's/^actor=//p' "$stale/info") (run $(sed -n 's/^run=//p' "$stale/info"), since $(sed -n 's/^since=//p' "$stale/info")): its process $pid is gone"
+          rm -rf "$stale"
+        # Otherwise another deploy recovered the stale lock and took the name between our look and our
+        # move: what we moved is its live lock. Put it back; only if a third deploy took the free name
+        # in that instant does it stay aside, named, for a person to look at.
+        elif ! mv -T "$stale" "$LOCK" 2>/dev/null; then
+          emit warning "moved a live deploy lock aside by mistake and could not put it back: $stale"
+        fi
       fi
       continue
     fi

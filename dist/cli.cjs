@@ -51648,6 +51648,11 @@ var INPUTS = [
     description: "Use Let's Encrypt's staging environment (untrusted test certificates).",
     default: "false"
   },
+  {
+    name: "hsts-max-age",
+    description: "Seconds for which browsers should reach the site over HTTPS only (Strict-Transport-Security); 0 sends no header. Turn it on once HTTPS works: a browser that has seen it refuses the site, with no way past the warning, whenever its certificate is not valid, until that time runs out.",
+    default: "0"
+  },
   { name: "force", description: "Restart even when nothing changed.", default: "false" },
   { name: "keep-releases", description: "How many releases to keep on the server (1 to 100).", default: "5" },
   {
@@ -52411,6 +52416,8 @@ function parseInputs(source, env = process.env) {
     ...postgresPassword ? { postgresPassword } : {},
     postgresUpgrade: bool("postgres-upgrade"),
     staging: bool("staging"),
+    // Two years is the most browsers honour; a larger number is a mistake (milliseconds, say).
+    hstsMaxAgeSeconds: int("hsts-max-age", 0, 63072e3, " of seconds"),
     force: bool("force"),
     keepReleases: int("keep-releases", 1, 100),
     backup: bool("backup"),
@@ -53554,6 +53561,7 @@ function renderEnv(settings) {
     line("DOMAIN", settings.domain),
     line("EMAIL", settings.email ?? ""),
     line("STAGING", settings.staging ? "true" : "false"),
+    line("HSTS_MAX_AGE", String(settings.hstsMaxAgeSeconds)),
     line("COMMENTO_IMAGE", settings.commentoImage),
     line("POSTGRES_IMAGE", settings.postgresImage),
     line("POSTGRES_DATA_DIR", postgresDataDir(settings.postgresImage)),

@@ -56,6 +56,7 @@ describe('good inputs', () => {
       commentoImage: 'registry.gitlab.com/commento/commento:v1.8.0',
       postgresImage: 'postgres:17-alpine',
       staging: false,
+      hstsMaxAgeSeconds: 0,
       force: false,
       keepReleases: 5,
       backup: true,
@@ -93,6 +94,14 @@ describe('good inputs', () => {
     ['коммент.рф', 'xn--e1ajgagc6a.xn--p1ai'],
   ])('accepts domain %s as %s', (domain, expected) => {
     expect(parse(inputs({ domain })).settings.domain).toBe(expected)
+  })
+
+  it.each([
+    ['0', 0],
+    ['31536000', 31_536_000],
+    [' 63072000 ', 63_072_000],
+  ])('reads hsts-max-age %j as %d seconds', (value, seconds) => {
+    expect(parse(inputs({ 'hsts-max-age': value })).settings.hstsMaxAgeSeconds).toBe(seconds)
   })
 
   it.each([['TRUE'], ['True'], ['true']])('reads boolean %s as core.getBooleanInput does', (value) => {
@@ -310,6 +319,16 @@ describe('bad inputs: each stops with a message that names the input and says wh
       'wait-timeout float',
       { 'wait-timeout': '1.5' },
       'Input \'wait-timeout\' is "1.5": expected a whole number of seconds from 0 to 3600.',
+    ],
+    [
+      'hsts-max-age in milliseconds',
+      { 'hsts-max-age': '31536000000' },
+      'Input \'hsts-max-age\' is "31536000000": expected a whole number of seconds from 0 to 63072000.',
+    ],
+    [
+      'hsts-max-age as a header value',
+      { 'hsts-max-age': 'max-age=31536000; includeSubDomains' },
+      'Input \'hsts-max-age\' is "max-age=31536000; includeSubDomains": expected a whole number of seconds from 0 to 63072000.',
     ],
     [
       'cert-min-days huge',

@@ -14,8 +14,15 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parse } from 'yaml'
 import { PLACEHOLDER_ISSUER } from '../../src/release/placeholder.js'
+import { postgresEnvLines } from '../../src/release/postgres.js'
+import { readStack } from '../../src/release/read-stack.js'
+import { ENV_FILE, renderRelease } from '../../src/release/render-release.js'
+import { interpolateDocument } from './helpers/compose.js'
+import { readDotenv } from './helpers/dotenv-reader.js'
 import { type NativePaths, nativePaths, nginxEnv, writeNginxMainConf } from './helpers/native-stack.js'
+import { settingsFor } from './helpers/settings.js'
 import { requireTool, run, stackDir } from './helpers/tools.js'
 
 const DOMAIN = 'comments.example.test'
@@ -213,6 +220,28 @@ describe('nginx entrypoint + nginx -t', () => {
     expect(ciphers.length).toBeGreaterThan(0)
     for (const cipher of ciphers)
       expect(cipher).toMatch(/^ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/)
+  })
+
+  it('sends HSTS when the input hsts-max-age asks, through .env and compose.yaml, and none by default', async () => {
+    /** nginx's environment as Compose makes it from a release rendered with these settings. */
+    const nginxEnvironment = (hstsMaxAgeSeconds: number): Record<string, string> => {
+      const release = renderRelease(settingsFor({ domain: DOMAIN, hstsMaxAgeSeconds }), readStack(stackDir))
+      const text = (path: string) =>
+        (release.files.find((f) => f.path === path)?.content ?? Buffer.alloc(0)).toString('utf8')
+      const env = readDotenv(text(ENV_FILE) + postgresEnvLines('0123abcd'))
+      const compose = interpolateDocument(parse(text('compose.yaml')), env) as {
+        services: { nginx: { environment: Record<string, string> } }
+      }
+      return compose.services.nginx.environment
+    }
+    const on = fresh('hsts-input')
+    expect((await check(on, nginxEnvironment(63_072_000))).code).toBe(0)
+    expect(readFileSync(on.siteConf, 'utf8')).toContain(
+      'add_header Strict-Transport-Security "max-age=63072000" always;',
+    )
+    const off = fresh('hsts-default')
+    expect((await check(off, nginxEnvironment(0))).code).toBe(0)
+    expect(readFileSync(off.siteConf, 'utf8')).not.toContain('Strict-Transport-Security')
   })
 
   it('turns HSTS on only when asked, and refuses a bad DOMAIN naming it', async () => {

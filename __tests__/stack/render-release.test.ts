@@ -160,11 +160,12 @@ describe('renderRelease', () => {
     expect(fileOf(release, MANIFEST_FILE)).toMatchObject({ mode: 0o644, secret: false })
   })
 
-  it('puts the domain, e-mail, staging flag, images, project name and Commento settings in .env', () => {
+  it('puts the domain, e-mail, staging flag, HSTS max-age, images, project name and Commento settings in .env', () => {
     const env = envOf(
       renderRelease(
         settingsFor({
           staging: true,
+          hstsMaxAgeSeconds: 86_400,
           commentoEnv: [
             commentoSetting('COMMENTO_SMTP_HOST', 'smtp.example.test'),
             commentoSetting('COMMENTO_SMTP_PASSWORD', 'p@ss\'w"rd$1'),
@@ -178,6 +179,7 @@ describe('renderRelease', () => {
       DOMAIN: 'comments.example.test',
       EMAIL: 'admin@example.test',
       STAGING: 'true',
+      HSTS_MAX_AGE: '86400',
       COMMENTO_IMAGE: 'registry.gitlab.com/commento/commento:v1.8.0',
       POSTGRES_IMAGE: 'postgres:17-alpine',
       POSTGRES_DATA_DIR: '/var/lib/postgresql/data',

@@ -178,7 +178,10 @@ describe('compose.yaml', () => {
 
   it('interpolated with a rendered .env, wires the app, Postgres and nginx as promised', () => {
     const release = renderRelease(
-      settingsFor({ commentoEnv: [commentoSetting('COMMENTO_SMTP_PASSWORD', 'smtp-secret')] }),
+      settingsFor({
+        commentoEnv: [commentoSetting('COMMENTO_SMTP_PASSWORD', 'smtp-secret')],
+        hstsMaxAgeSeconds: 31_536_000,
+      }),
       stack,
     )
     const envText = fileText(release, ENV_FILE) + postgresEnvLines('0123abcd')
@@ -199,7 +202,10 @@ describe('compose.yaml', () => {
       external: true,
       name: 'commento_postgres_volume',
     })
-    expect(resolved.services.nginx.environment).toEqual({ DOMAIN: 'comments.example.test' })
+    expect(resolved.services.nginx.environment).toEqual({
+      DOMAIN: 'comments.example.test',
+      HSTS_MAX_AGE: '31536000',
+    })
     expect(resolved.services.certbot.environment).toEqual({
       DOMAIN: 'comments.example.test',
       EMAIL: 'admin@example.test',

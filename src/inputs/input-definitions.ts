@@ -89,6 +89,12 @@ export const INPUTS: readonly InputDefinition[] = [
     description: "Use Let's Encrypt's staging environment (untrusted test certificates).",
     default: 'false',
   },
+  {
+    name: 'hsts-max-age',
+    description:
+      'Seconds for which browsers should reach the site over HTTPS only (Strict-Transport-Security); 0 sends no header. Turn it on once HTTPS works: a browser that has seen it refuses the site, with no way past the warning, whenever its certificate is not valid, until that time runs out.',
+    default: '0',
+  },
   { name: 'force', description: 'Restart even when nothing changed.', default: 'false' },
   { name: 'keep-releases', description: 'How many releases to keep on the server (1 to 100).', default: '5' },
   {

@@ -110,6 +110,8 @@ export function parseInputs(source: InputSource, env: NodeJS.ProcessEnv = proces
     ...(postgresPassword ? { postgresPassword } : {}),
     postgresUpgrade: bool('postgres-upgrade'),
     staging: bool('staging'),
+    // Two years is the most browsers honour; a larger number is a mistake (milliseconds, say).
+    hstsMaxAgeSeconds: int('hsts-max-age', 0, 63_072_000, ' of seconds'),
     force: bool('force'),
     keepReleases: int('keep-releases', 1, 100),
     backup: bool('backup'),

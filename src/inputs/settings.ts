@@ -47,6 +47,8 @@ export interface Settings {
   /** Move the data to a new volume by dump and restore when the Postgres major changes. */
   readonly postgresUpgrade: boolean
   readonly staging: boolean
+  /** Strict-Transport-Security max-age sent by nginx; 0 sends none. */
+  readonly hstsMaxAgeSeconds: number
   readonly force: boolean
   readonly keepReleases: number
   readonly backup: boolean

@@ -80,6 +80,7 @@ export function renderEnv(settings: Settings): string {
     line('DOMAIN', settings.domain),
     line('EMAIL', settings.email ?? ''),
     line('STAGING', settings.staging ? 'true' : 'false'),
+    line('HSTS_MAX_AGE', String(settings.hstsMaxAgeSeconds)),
     line('COMMENTO_IMAGE', settings.commentoImage),
     line('POSTGRES_IMAGE', settings.postgresImage),
     line('POSTGRES_DATA_DIR', postgresDataDir(settings.postgresImage)),

@@ -13,6 +13,7 @@ export function settingsFor(overrides: Partial<Settings> = {}): Settings {
     commentoEnv: [],
     postgresUpgrade: false,
     staging: false,
+    hstsMaxAgeSeconds: 0,
     force: false,
     keepReleases: 5,
     backup: true,

@@ -121,7 +121,8 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * The server side's failures, as the runner reports them: every `fail "…"` and `step "…"` of remote.sh
+ * The server side's failures, as the runner reports them: every `fail "…"`, `step "…"` and
+ * `images_step "…"` (which fails, or times out) of remote.sh
  * (shell expansions filled with a sample value), through remoteFailureMessage; and the runner's own
  * readings of a remote run that ended early (sudo refused, connection cut).
  */
@@ -132,6 +133,11 @@ function remoteCases(): CorpusMessage[] {
     ...[...script.matchAll(/\bfail "([^"$][^"]*)"/g)].map((m) => m[1] as string),
     ...[...script.matchAll(/\bmessage="([^"]*)"/g)].map((m) => m[1] as string),
     ...[...script.matchAll(/\bstep "([^"]*)"/g)].map((m) => `${m[1]} failed`),
+    ...[...script.matchAll(/\bimages_step "([^"]*)"/g)].flatMap((m) => {
+      const timedOut = /fail "\$what (did not finish within [^"]*)"/.exec(script)?.[1]
+      if (!timedOut) throw new Error('remote.sh: images_step has no timeout message')
+      return [`${m[1]} failed`, `${m[1]} ${timedOut}`]
+    }),
   ]
   const plan = { mode: 'deploy', username: 'deployer' } as RemotePlan
   const corpus = messages.map((text) => {

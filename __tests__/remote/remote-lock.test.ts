@@ -5,15 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import REMOTE_SCRIPT from '../../src/remote/remote.sh'
-
-/** The text of one function of remote.sh, from `name() {` to its closing brace. */
-function shellFunction(name: string): string {
-  const start = REMOTE_SCRIPT.indexOf(`\n${name}() {\n`)
-  if (start < 0) throw new Error(`remote.sh has no function ${name}`)
-  const end = REMOTE_SCRIPT.indexOf('\n}\n', start)
-  return REMOTE_SCRIPT.slice(start + 1, end + 3)
-}
+import { shellFunction } from '../helpers/remote-sh.js'
 
 const BOOT_ID = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
 // A process that has exited: pids are handed out in increasing order, so it is not reused while the test runs.

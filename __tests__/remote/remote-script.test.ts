@@ -13,6 +13,7 @@ import {
   scriptParameters,
   shellQuote,
 } from '../../src/remote/remote-script.js'
+import { shellFunction } from '../helpers/remote-sh.js'
 
 const plan: RemotePlan = {
   mode: 'deploy',
@@ -35,6 +36,7 @@ const plan: RemotePlan = {
   rollbackOnFailure: true,
   keepReleases: 5,
   lockWaitSeconds: 300,
+  imagesTimeoutSeconds: 1800,
   awaitVerdict: true,
   diskNeededKb: 204800,
   actor: "o'brien",
@@ -112,9 +114,9 @@ describe('env_value (remote.sh) reads .env values back as dotenv.ts wrote them',
     try {
       const file = join(dir, '.env')
       writeFileSync(file, `OTHER='x'\n${dotenvLine('POSTGRES_PASSWORD', value)}`)
-      const fn = REMOTE_SCRIPT.slice(REMOTE_SCRIPT.indexOf('env_value() {'))
-      const body = fn.slice(0, fn.indexOf('\n}\n') + 3)
-      expect(sh(`${body}\nenv_value POSTGRES_PASSWORD ${shellQuote(file)}`).stdout).toBe(value)
+      expect(
+        sh(`${shellFunction('env_value')}\nenv_value POSTGRES_PASSWORD ${shellQuote(file)}`).stdout,
+      ).toBe(value)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

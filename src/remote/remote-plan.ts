@@ -36,6 +36,13 @@ export function postgresMajorOf(image: string): number | undefined {
 // Room for the release, a database dump, and pulled images' metadata; a nearly full disk fails early.
 const DISK_MARGIN_KB = 200 * 1024
 
+/**
+ * How long one `docker compose pull` or `build` may take on the server. A registry that stops answering
+ * would otherwise hold the deploy, and its lock, until someone kills it; half an hour leaves room for a
+ * first build on a small VPS.
+ */
+export const IMAGES_TIMEOUT_SECONDS = 1800
+
 export interface ReleaseUpload {
   readonly id: string
   readonly size: number
@@ -71,6 +78,7 @@ export function remotePlanFor(
     rollbackOnFailure: settings.rollbackOnFailure,
     keepReleases: settings.keepReleases,
     lockWaitSeconds: settings.lockWaitSeconds,
+    imagesTimeoutSeconds: IMAGES_TIMEOUT_SECONDS,
     awaitVerdict: mode === 'deploy' || mode === 'rollback',
     diskNeededKb: DISK_MARGIN_KB + Math.ceil(((release?.size ?? 0) * 2) / 1024),
     actor: settings.run.actor,

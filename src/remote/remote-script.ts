@@ -33,6 +33,8 @@ export interface RemotePlan {
   readonly rollbackOnFailure: boolean
   readonly keepReleases: number
   readonly lockWaitSeconds: number
+  /** Bound on each image pull and build on the server. */
+  readonly imagesTimeoutSeconds: number
   /** Keep the channel open after applying, for the runner's HTTPS verdict. */
   readonly awaitVerdict: boolean
   readonly diskNeededKb: number
@@ -102,6 +104,7 @@ export function scriptParameters(plan: RemotePlan): string {
     ['CD_ROLLBACK', flag(plan.rollbackOnFailure)],
     ['CD_KEEP', String(plan.keepReleases)],
     ['CD_LOCK_WAIT', String(plan.lockWaitSeconds)],
+    ['CD_IMAGES_TIMEOUT', String(plan.imagesTimeoutSeconds)],
     ['CD_AWAIT_VERDICT', flag(plan.awaitVerdict)],
     ['CD_DISK_NEEDED_KB', String(plan.diskNeededKb)],
     ['CD_ACTOR', plan.actor],

@@ -432,15 +432,29 @@ install_unit() {
   systemctl is-enabled --quiet "$CD_UNIT" 2>/dev/null || step "enabling $CD_UNIT" systemctl enable "$CD_UNIT"
 }
 
+# images_step WHAT COMMAND...: a step that pulls or builds, ended after CD_IMAGES_TIMEOUT seconds so that a
+# registry that stops answering cannot hold the deploy and its lock forever. --foreground keeps the
+# command in the script's process group (a deploy that is killed takes it along); -k follows with KILL.
+images_step() {
+  what=$1
+  shift
+  timeout --foreground -k 10 "$CD_IMAGES_TIMEOUT" "$@" >"$OUT" 2>&1 && return 0
+  code=$?
+  case $code in
+  124 | 137) fail "$what did not finish within ${CD_IMAGES_TIMEOUT}s, so nothing was restarted: is the registry reachable from the server?" "$*" "$code" ;;
+  esac
+  fail "$what failed" "$*" "$code"
+}
+
 prepare_images() {
   phase images
   cd "$REL" || fail "cannot enter $REL"
   if [ "$COMPOSE" = "docker compose" ]; then
-    step "pulling images" docker compose pull --quiet --ignore-buildable
-    step "building images" docker compose build --pull --quiet
+    images_step "pulling images" docker compose pull --quiet --ignore-buildable
+    images_step "building images" docker compose build --pull --quiet
   else
-    step "pulling images" docker-compose pull
-    step "building images" docker-compose build --pull
+    images_step "pulling images" docker-compose pull
+    images_step "building images" docker-compose build --pull
   fi
   cd / || :
 }

@@ -68,6 +68,27 @@ function acquire(prelude = ''): { output: string; status: number | null } {
   return { output: result.stdout + result.stderr, status: result.status }
 }
 
+/**
+ * A shell function `mv` that plays the other deploys. At Dave's move of the stale lock aside, Bob has
+ * just recovered it and taken the name (his lock waits in $SPARE/bob); with `carol`, Carol then takes the
+ * free name (from $SPARE/carol) before Dave can put Bob's lock back.
+ */
+function otherDeploys({ carol = false } = {}): string {
+  return `
+raced=0
+mv() {
+  if [ "$raced" = 0 ] && [ "$1" = -T ] && [ "$2" = "$LOCK" ]; then
+    raced=1
+    command mv -T "$LOCK" "$LOCK.recovered-by-bob"
+    command mv -T "$SPARE/bob" "$LOCK"
+  elif ${carol ? 'true' : 'false'} && [ "$raced" = 1 ] && [ "$1" = -T ] && [ "$3" = "$LOCK" ]; then
+    raced=2
+    command mv -T "$SPARE/carol" "$LOCK"
+  fi
+  command mv "$@"
+}`
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cd-lock-'))
   lock = join(dir, '.deploy.lock')
@@ -103,17 +124,7 @@ describe('the deploy lock (remote.sh acquire_lock)', () => {
     placeLock(lock, DEAD_PID, 'alice')
     const bob = liveDeploy()
     placeLock(join(spare, 'bob'), bob, 'bob')
-    // Bob recovers Alice's stale lock and takes the name in the instant before Dave's move.
-    const { output, status } = acquire(`
-raced=0
-mv() {
-  if [ "$raced" = 0 ] && [ "$1" = -T ] && [ "$2" = "$LOCK" ]; then
-    raced=1
-    command mv -T "$LOCK" "$LOCK.recovered-by-bob"
-    command mv -T "$SPARE/bob" "$LOCK"
-  fi
-  command mv "$@"
-}`)
+    const { output, status } = acquire(otherDeploys())
     // Dave did not take Bob's lock, nor call it stale: he waited for it and gave up naming Bob.
     expect(output).not.toContain('recovered a stale deploy lock left by bob')
     expect(output).toMatch(/FAIL another deploy holds the lock on \S+: bob /)
@@ -126,20 +137,7 @@ mv() {
     const [bob, carol] = [liveDeploy(), liveDeploy()]
     placeLock(join(spare, 'bob'), bob, 'bob')
     placeLock(join(spare, 'carol'), carol, 'carol')
-    const { output, status } = acquire(`
-raced=0
-mv() {
-  if [ "$raced" = 0 ] && [ "$1" = -T ] && [ "$2" = "$LOCK" ]; then
-    raced=1
-    command mv -T "$LOCK" "$LOCK.recovered-by-bob"
-    command mv -T "$SPARE/bob" "$LOCK"
-  elif [ "$raced" = 1 ] && [ "$1" = -T ] && [ "$3" = "$LOCK" ]; then
-    # Carol takes the free name before Dave can put Bob's lock back.
-    raced=2
-    command mv -T "$SPARE/carol" "$LOCK"
-  fi
-  command mv "$@"
-}`)
+    const { output, status } = acquire(otherDeploys({ carol: true }))
     const aside =
       /@@cd warning moved a live deploy lock aside by mistake and could not put it back: (\S+)/.exec(
         output,

@@ -60394,6 +60394,15 @@ remove_old_releases() {
 }
 
 # ---------------------------------------------------------------------------------------------------
+# The .env is written as Compose v2 reads it. docker-compose v1 reads a \`\\\\\` inside a single-quoted value
+# as one backslash where v2 keeps both, so on a v1 host such a value would reach the stack changed.
+check_env_for_compose_v1() {
+  [ "$COMPOSE" = docker-compose ] || return 0
+  names=$(grep -o "^[A-Za-z_][A-Za-z0-9_]*='[^']*[\\\\][\\\\]" "$REL/.env" | cut -d= -f1 | tr '\\n' ' ')
+  [ -z "$names" ] ||
+    fail "docker-compose v1 would read the backslashes in \${names% } differently from how they were written: install the compose plugin (docker-compose-plugin), or leave out the double backslashes"
+}
+
 deploy() {
   preflight
   acquire_lock
@@ -60405,6 +60414,7 @@ deploy() {
     ACTIVE=$(systemctl is-active "$CD_UNIT" 2>/dev/null || :)
   fi
   receive_release
+  check_env_for_compose_v1
   pin_postgres_volume "$REL"
   ensure_volumes
   [ "$LEGACY" = 1 ] && adopt_legacy

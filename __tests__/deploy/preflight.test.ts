@@ -83,4 +83,27 @@ describe('preflight', () => {
       expect(run.outputs.status).toBe('healthy')
     })
   })
+
+  it('a docker-compose v1 host and a value with a double backslash: refused by name before anything changes', async () => {
+    const value = 'sm\\\\tp-pass-word'
+    await withHost({ compose: 'v1' }, async (host) => {
+      const run = await deploy(host, { 'commento-env': `COMMENTO_SMTP_PASSWORD=${value}` })
+      expect(run.code).toBe(1)
+      expect(run.shown).toContain(
+        'The upload phase failed on the server: docker-compose v1 would read the backslashes in COMMENTO_SMTP_PASSWORD differently from how they were written: install the compose plugin (docker-compose-plugin), or leave out the double backslashes.',
+      )
+      expect(run.shown).not.toContain(value)
+      expect((await host.exec('ls -A /opt/commento')).stdout).not.toMatch(/^current$/m)
+      // Only the preflight's reads ran: no volume made, nothing pulled, built or restarted.
+      const readOnly =
+        /^(docker-compose version|docker (version|compose version|volume inspect)|systemctl is-)/
+      expect(host.calls().filter((c) => !readOnly.test(c.command))).toEqual([])
+    })
+    // Compose v2 reads the value as written: the same settings deploy.
+    await withHost({}, async (host) => {
+      const run = await deploy(host, { 'commento-env': `COMMENTO_SMTP_PASSWORD=${value}` })
+      expectSuccess(run)
+      expect(await host.readFile(`/opt/commento/current/.env`)).toContain(`COMMENTO_SMTP_PASSWORD='${value}'`)
+    })
+  })
 })

@@ -60169,7 +60169,7 @@ on_exit() {
   [ "$CD_MODE" = plan ] || [ "$CD_MODE" = diagnose ] || log_deploy
   # Only our own lock: were it ever displaced, the one now there belongs to another deploy.
   [ "$LOCK_OWNED" = 1 ] && [ "$(sed -n 's/^pid=//p' "$LOCK/info" 2>/dev/null)" = "$$" ] && rm -rf "$LOCK"
-  rm -rf "$OUT" "$OUT.restart" "$CD_DIR/releases/.incoming-$$" "$CD_DIR/releases/.incoming-$$.tar" 2>/dev/null
+  rm -rf "$OUT" "$OUT.restart" "$OUT.pull" "$OUT.build" "$CD_DIR/releases/.incoming-$$" "$CD_DIR/releases/.incoming-$$.tar" 2>/dev/null
   exit "$code"
 }
 trap on_exit EXIT
@@ -60511,31 +60511,50 @@ install_unit() {
   systemctl is-enabled --quiet "$CD_UNIT" 2>/dev/null || step "enabling $CD_UNIT" systemctl enable "$CD_UNIT"
 }
 
-# images_step WHAT COMMAND...: a step that pulls or builds, ended after CD_IMAGES_TIMEOUT seconds so that a
-# registry that stops answering cannot hold the deploy and its lock forever. --foreground keeps the
-# command in the script's process group (a deploy that is killed takes it along); -k follows with KILL.
-images_step() {
-  what=$1
-  shift
-  timeout --foreground -k 10 "$CD_IMAGES_TIMEOUT" "$@" >"$OUT" 2>&1 && return 0
-  code=$?
-  case $code in
-  124 | 137) fail "$what did not finish within \${CD_IMAGES_TIMEOUT}s, so nothing was restarted: is the registry reachable from the server?" "$*" "$code" ;;
+# bounded COMMAND...: a pull or a build, ended after CD_IMAGES_TIMEOUT seconds (KILL 10 s later) so that
+# a registry that stops answering cannot hold the deploy and its lock forever. --foreground keeps the
+# command in the script's process group, so a deploy that is killed takes it along.
+bounded() {
+  timeout --foreground -k 10 "$CD_IMAGES_TIMEOUT" "$@"
+}
+
+# images_outcome WHAT EXIT-CODE OUTPUT-FILE COMMAND: fails the deploy with that command's output, unless it
+# succeeded.
+images_outcome() {
+  [ "$2" = 0 ] && return 0
+  cp "$3" "$OUT"
+  case $2 in
+  124 | 137) fail "$1 did not finish within \${CD_IMAGES_TIMEOUT}s, so nothing was restarted: is the registry reachable from the server?" "$4" "$2" ;;
   esac
-  fail "$what failed" "$*" "$code"
+  fail "$1 failed" "$4" "$2"
 }
 
 prepare_images() {
   phase images
   cd "$REL" || fail "cannot enter $REL"
   if [ "$COMPOSE" = "docker compose" ]; then
-    images_step "pulling images" docker compose pull --quiet --ignore-buildable
-    images_step "building images" docker compose build --pull --quiet
+    pull="docker compose pull --quiet --ignore-buildable"
+    build="docker compose build --pull --quiet"
   else
-    images_step "pulling images" docker-compose pull
-    images_step "building images" docker-compose build --pull
+    pull="docker-compose pull"
+    build="docker-compose build --pull"
   fi
+  # The pull (the registry's images) and the build (nginx and certbot from their pinned bases) need nothing
+  # from each other, and each can take minutes on a real server: they run side by side. Neither touches
+  # what is running. The commands are words without spaces or patterns, split on purpose.
+  # shellcheck disable=SC2086
+  bounded $pull >"$OUT.pull" 2>&1 &
+  pull_pid=$!
+  # shellcheck disable=SC2086
+  bounded $build >"$OUT.build" 2>&1 &
+  build_pid=$!
+  wait "$pull_pid"
+  pull_code=$?
+  wait "$build_pid"
+  build_code=$?
   cd / || :
+  images_outcome "pulling images" "$pull_code" "$OUT.pull" "$pull"
+  images_outcome "building images" "$build_code" "$OUT.build" "$build"
 }
 
 backup_database() {

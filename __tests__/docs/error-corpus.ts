@@ -122,7 +122,7 @@ async function freePort(): Promise<number> {
 
 /**
  * The server side's failures, as the runner reports them: every `fail "…"`, `step "…"` and
- * `images_step "…"` (which fails, or times out) of remote.sh
+ * `images_outcome "…"` (a pull or build that failed, or did not finish in time) of remote.sh
  * (shell expansions filled with a sample value), through remoteFailureMessage; and the runner's own
  * readings of a remote run that ended early (sudo refused, connection cut).
  */
@@ -133,9 +133,9 @@ function remoteCases(): CorpusMessage[] {
     ...[...script.matchAll(/\bfail "([^"$][^"]*)"/g)].map((m) => m[1] as string),
     ...[...script.matchAll(/\bmessage="([^"]*)"/g)].map((m) => m[1] as string),
     ...[...script.matchAll(/\bstep "([^"]*)"/g)].map((m) => `${m[1]} failed`),
-    ...[...script.matchAll(/\bimages_step "([^"]*)"/g)].flatMap((m) => {
-      const timedOut = /fail "\$what (did not finish within [^"]*)"/.exec(script)?.[1]
-      if (!timedOut) throw new Error('remote.sh: images_step has no timeout message')
+    ...[...script.matchAll(/\bimages_outcome "([^"]*)"/g)].flatMap((m) => {
+      const timedOut = /fail "\$1 (did not finish within [^"]*)"/.exec(script)?.[1]
+      if (!timedOut) throw new Error('remote.sh: images_outcome has no timeout message')
       return [`${m[1]} failed`, `${m[1]} ${timedOut}`]
     }),
   ]
